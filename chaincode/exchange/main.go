@@ -1,0 +1,19 @@
+// Command exchange is the exchange chaincode (order book, accounts, settlement), run as a
+// chaincode service on the channels market and payments.
+package main
+
+import (
+	"log"
+
+	"github.com/fabmarket/fabmarket/chaincode/internal/ccserver"
+)
+
+func main() {
+	cc, err := ccserver.New("exchange")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := ccserver.Serve(cc); err != nil {
+		log.Fatal(err)
+	}
+}
