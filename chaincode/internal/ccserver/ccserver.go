@@ -41,7 +41,8 @@ func (v *VersionContract) Version(ctx contractapi.TransactionContextInterface) (
 	return &info, nil
 }
 
-// New builds a chaincode named name from the given contracts plus the version contract.
+// New builds a chaincode named name from the given contracts plus the version and baseline
+// contracts.
 // The first contract is the default one (called without a "Name:" prefix).
 func New(name string, contracts ...contractapi.ContractInterface) (*contractapi.ContractChaincode, error) {
 	if name == "" {
@@ -53,11 +54,13 @@ func New(name string, contracts ...contractapi.ContractInterface) (*contractapi.
 			names = append(names, n.GetName())
 		}
 	}
-	names = append(names, "version")
+	names = append(names, "baseline", "version")
 	sort.Strings(names)
 	vc := &VersionContract{info: VersionInfo{Chaincode: name, Version: BuildVersion, Contracts: names}}
 	vc.Name = "version"
-	all := append(append([]contractapi.ContractInterface{}, contracts...), vc)
+	bc := &BaselineContract{}
+	bc.Name = "baseline"
+	all := append(append([]contractapi.ContractInterface{}, contracts...), vc, bc)
 	cc, err := contractapi.NewChaincode(all...)
 	if err != nil {
 		return nil, fmt.Errorf("ccserver: build chaincode %s: %w", name, err)
