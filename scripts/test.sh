@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# All tests: unit tests, then integration tests on a fresh real network, which is always torn
+# down at the end. Exits non-zero on any failure.
+#
+#   scripts/test.sh              everything
+#   UNIT_ONLY=1 scripts/test.sh  unit tests only (no network)
+#   KEEP_NETWORK=1               leave the network running after the integration tests
+#   ORDERER_CYCLES=N             leader kill/restart cycles in the crash test (default 10)
+#   TEST_RUN=REGEX               only the integration tests matching REGEX
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$REPO"
+NETSH=$REPO/scripts/network.sh
+t0=$SECONDS
+section() { printf '\n=== %s (%ds)\n' "$*" "$((SECONDS - t0))"; }
+
+section "go vet and unit tests"
+go vet ./...
+go test -count=1 -timeout 20m ./...
+
+[[ ${UNIT_ONLY:-0} == 1 ]] && { section "done (unit only)"; exit 0; }
+
+cleanup() {
+  local rc=$?
+  if [[ ${KEEP_NETWORK:-0} != 1 ]]; then
+    section "tearing the network down"
+    "$NETSH" down || true
+  fi
+  if ((rc != 0)); then
+    echo "FAILED (exit $rc); node logs were in $RUN/logs" >&2
+    [[ -d $RUN/logs ]] && tail -n 20 "$RUN"/logs/*.log >&2 2>/dev/null || true
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+
+section "fresh network"
+"$NETSH" down >/dev/null 2>&1 || true
+"$NETSH" up
+section "up again is harmless"
+"$NETSH" up >/dev/null
+
+section "integration tests on the real network"
+go vet -tags integration ./integration/...
+go test -tags integration -count=1 -timeout 40m ${TEST_RUN:+-run "$TEST_RUN"} ./integration/... 2>&1 | tee "$RUN/integration.out"
+
+section "down, then up again"
+"$NETSH" down
+"$NETSH" up >/dev/null
+go test -tags integration -count=1 -run 'TestVersionAnswersOnEveryChannelFromEveryOrg' ./integration/
+
+section "done"
