@@ -250,6 +250,8 @@ deploy_cc() {
         die "installing $name on peer0.$o failed (see $LOGS/cli.log)"
     )
   done
+  # A redeploy runs the freshly built code: the package (an address) is unchanged, the process not.
+  stop_node "cc.$name"
   start_chaincode "$name"
   for ch in $(cc_channels "$name"); do approve_and_commit "$name" "$ch" "$pkgid"; done
   wait_chaincode "$name"

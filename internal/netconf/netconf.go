@@ -56,8 +56,17 @@ func Load(path, runDir string) (*Config, error) {
 }
 
 // LoadRepo loads network/network.conf and network/run of the repository that contains dir
-// (or one of its parents): the usual call from tests.
+// (or one of its parents): the usual call from tests. FABMARKET_CONF and FABMARKET_RUN, when
+// set, name another config file and run directory, as they do for scripts/network.sh (a second
+// network beside the first, on other ports).
 func LoadRepo(dir string) (*Config, error) {
+	if conf := os.Getenv("FABMARKET_CONF"); conf != "" {
+		run := os.Getenv("FABMARKET_RUN")
+		if run == "" {
+			return nil, fmt.Errorf("netconf: FABMARKET_CONF is set but FABMARKET_RUN is not")
+		}
+		return Load(conf, run)
+	}
 	d, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("netconf: %w", err)
