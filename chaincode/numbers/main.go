@@ -6,10 +6,11 @@ import (
 	"log"
 
 	"github.com/fabmarket/fabmarket/chaincode/internal/ccserver"
+	"github.com/fabmarket/fabmarket/chaincode/numbers/contract"
 )
 
 func main() {
-	cc, err := ccserver.New("numbers")
+	cc, err := ccserver.New("numbers", contract.New())
 	if err != nil {
 		log.Fatal(err)
 	}
