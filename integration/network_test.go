@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -278,5 +280,21 @@ func TestOrdererLeaderRestartCycles(t *testing.T) {
 	waitLevel(t, e, 90*time.Second)
 	if b, err := os.ReadFile(e.cfg.RunDir() + "/logs/watchdog.log"); err == nil && strings.Contains(string(b), "STUCK") {
 		t.Logf("the watchdog had to recover an orderer:\n%s", b)
+	}
+}
+
+func TestUpRefusesAPortInUse(t *testing.T) {
+	e := network(t)
+	// A second run directory with the same ports as the running network: orderer0's port is
+	// taken by a process this run did not start, so up must refuse and name it.
+	cmd := exec.Command(filepath.Join(e.repo, "scripts", "network.sh"), "up", "--nodes", "orderer0")
+	cmd.Env = append(os.Environ(), "FABMARKET_RUN="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("up succeeded although orderer0's port is in use:\n%s", out)
+	}
+	port, _ := e.cfg.Get("ORDERER0_PORT")
+	if want := "port " + port; !strings.Contains(string(out), want) || !strings.Contains(string(out), "orderer0") {
+		t.Fatalf("up failed without naming the busy port (%s) and node:\n%s", want, out)
 	}
 }

@@ -480,13 +480,17 @@ cmd_down() {
 }
 
 cmd_status() {
-  local n p addr state
-  printf '%-18s %-8s %-22s %s\n' NODE PID ADDRESS STATE
+  local n p addr state rss
+  printf '%-18s %-8s %-22s %-8s %s\n' NODE PID ADDRESS RSS STATE
   for n in $(all_nodes); do
     addr=$(node_address "$n")
-    if running "$n"; then p=$(pid_of "$n") state=running; else p=- state=stopped; fi
+    rss=-
+    if running "$n"; then
+      p=$(pid_of "$n") state=running
+      rss=$(awk '/^VmRSS/ {printf "%dMB", $2/1024}' "/proc/$p/status" 2>/dev/null || echo -)
+    else p=- state=stopped; fi
     [[ $state == stopped && ! -f $PIDS/$n.pid ]] && [[ $n == gateway.* || $n == watcher ]] && [[ ! -x $RUN/bin/${n%%.*} ]] && state="not built yet"
-    printf '%-18s %-8s %-22s %s\n' "$n" "$p" "$addr" "$state"
+    printf '%-18s %-8s %-22s %-8s %s\n' "$n" "$p" "$addr" "$rss" "$state"
   done
   if [[ -f $RUN/apikeys.json ]]; then echo "API keys: $RUN/apikeys.json"; fi
   echo "logs: $LOGS"
