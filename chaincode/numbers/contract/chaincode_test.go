@@ -48,7 +48,10 @@ func creator(t *testing.T, mspID string) []byte {
 // TestChaincodeInvoke runs the contract the way the peer does: through ccserver.New (as in
 // main.go), contractapi's argument parsing, client identity and return-value schema checks.
 func TestChaincodeInvoke(t *testing.T) {
-	cc, err := ccserver.New("numbers", New())
+	now := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+	c := New()
+	c.clock = func() time.Time { return now }
+	cc, err := ccserver.New("numbers", c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +60,6 @@ func TestChaincodeInvoke(t *testing.T) {
 	for _, m := range []string{org1, org2, org3, reg} {
 		ids[m] = creator(t, m)
 	}
-	now := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
 	seq := 0
 	invoke := func(mspID string, transient map[string][]byte, args ...string) (int32, string) {
 		t.Helper()
@@ -168,7 +170,7 @@ func TestChaincodeInvoke(t *testing.T) {
 			t.Errorf("%s tags %q", fn, tags[fn])
 		}
 	}
-	if len(tags) != 18 {
-		t.Errorf("contract exposes %d functions, want 18: %v", len(tags), tags)
+	if len(tags) != 19 {
+		t.Errorf("contract exposes %d functions, want 19: %v", len(tags), tags)
 	}
 }

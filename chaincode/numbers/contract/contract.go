@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"sort"
 	"strconv"
@@ -38,6 +39,7 @@ const (
 type Contract struct {
 	contractapi.Contract
 	roles porting.Roles
+	clock func() time.Time // the endorsing peer's clock (time.Now), for porting.CheckTxTime
 }
 
 // New returns the contract for the organisations of ARCHITECTURE.md (RegulatorMSP; telcos
@@ -53,7 +55,7 @@ func NewWithRoles(roles porting.Roles) (*Contract, error) {
 	if err := roles.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Contract{roles: porting.Roles{Regulator: roles.Regulator, Telcos: append([]string(nil), roles.Telcos...)}}
+	c := &Contract{roles: porting.Roles{Regulator: roles.Regulator, Telcos: append([]string(nil), roles.Telcos...)}, clock: time.Now}
 	c.Name = Name
 	c.Info.Title = "Number transfer"
 	c.Info.Description = "Telco phone-number ownership and porting under the Regulator's endorsement"
@@ -62,7 +64,7 @@ func NewWithRoles(roles porting.Roles) (*Contract, error) {
 
 // GetEvaluateTransactions lists the read-only functions (evaluated, not submitted).
 func (c *Contract) GetEvaluateTransactions() []string {
-	return []string{"GetNumber", "GetTransfer", "ReadCustomerData", "History", "ListTransfers", "GetSettings"}
+	return []string{"GetNumber", "GetTransfer", "ReadCustomerData", "GetCustomerDataHash", "History", "ListTransfers", "GetSettings"}
 }
 
 // AllocateNumber allocates number to the telco owner. Regulator only. The number key gets the
@@ -73,7 +75,7 @@ func (c *Contract) AllocateNumber(ctx contractapi.TransactionContextInterface, n
 	if err != nil {
 		return nil, err
 	}
-	now, err := txTime(stub)
+	now, err := c.writeTime(stub)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +128,7 @@ func (c *Contract) AllocateRange(ctx contractapi.TransactionContextInterface, fi
 	if err := porting.ValidateOwner("owner", owner, c.roles); err != nil {
 		return nil, err
 	}
-	now, err := txTime(stub)
+	now, err := c.writeTime(stub)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +239,7 @@ func (c *Contract) IssuePAC(ctx contractapi.TransactionContextInterface, number 
 	if err != nil {
 		return nil, err
 	}
-	now, err := txTime(stub)
+	now, err := c.writeTime(stub)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +278,7 @@ func (c *Contract) RevokePAC(ctx contractapi.TransactionContextInterface, number
 	if err != nil {
 		return nil, err
 	}
-	now, err := txTime(stub)
+	now, err := c.writeTime(stub)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +327,7 @@ func (c *Contract) RequestTransfer(ctx contractapi.TransactionContextInterface, 
 	if err != nil {
 		return nil, err
 	}
-	now, err := txTime(stub)
+	now, err := c.writeTime(stub)
 	if err != nil {
 		return nil, err
 	}
@@ -432,7 +434,7 @@ func (c *Contract) step(ctx contractapi.TransactionContextInterface, number stri
 	if err != nil {
 		return nil, err
 	}
-	now, err := txTime(stub)
+	now, err := c.writeTime(stub)
 	if err != nil {
 		return nil, err
 	}
@@ -556,6 +558,42 @@ func (c *Contract) ReadCustomerData(ctx contractapi.TransactionContextInterface,
 		Number: number, TransferID: t.ID, Collection: t.Collection, ContractHash: rec.ContractHash,
 		CustomerDataHash: t.CustomerDataHash, HashVerified: porting.HashPrivate(b) == t.CustomerDataHash, Customer: rec.Customer,
 	}, nil
+}
+
+// GetCustomerDataHash compares the customer-data hash on the number's current transfer record
+// with the hash of the private write that the answering peer holds (GetPrivateDataHash, which
+// every peer of the channel keeps, collection member or not). After a purge the peer's hash is
+// gone (LedgerHash empty) while the transfer record keeps CustomerDataHash as proof. Any
+// member of the channel: the hash reveals nothing (the record carries a secret salt).
+func (c *Contract) GetCustomerDataHash(ctx contractapi.TransactionContextInterface, number string) (*CustomerDataHashView, error) {
+	stub := ctx.GetStub()
+	if err := porting.ValidateNumber("number", number); err != nil {
+		return nil, err
+	}
+	t, _, err := loadTransfer(stub, number)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		if _, _, err := loadNumber(stub, number); err != nil {
+			return nil, err
+		}
+		return nil, porting.Errorf(porting.CodeNotFound, "number", "%s has no transfer request", number)
+	}
+	ckey, err := customerKey(stub, number, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	h, err := stub.GetPrivateDataHash(t.Collection, ckey)
+	if err != nil {
+		return nil, porting.Wrap(porting.CodeInternal, err, "read private data hash from %s", t.Collection)
+	}
+	v := &CustomerDataHashView{
+		Number: number, TransferID: t.ID, Collection: t.Collection, CustomerDataHash: t.CustomerDataHash,
+		LedgerHash: hex.EncodeToString(h), PurgedAt: t.CustomerDataPurgedAt,
+	}
+	v.Matches = v.LedgerHash == t.CustomerDataHash
+	return v, nil
 }
 
 // History returns every change of the number's records (number, transfer, code) from the
@@ -698,7 +736,7 @@ func (c *Contract) Configure(ctx contractapi.TransactionContextInterface, answer
 	if !c.roles.IsRegulator(actor) {
 		return nil, porting.Errorf(porting.CodeForbidden, "", "only the Regulator (%s) configures the timers; caller is %s", c.roles.Regulator, actor)
 	}
-	now, err := txTime(stub)
+	now, err := c.writeTime(stub)
 	if err != nil {
 		return nil, err
 	}

@@ -98,7 +98,7 @@ func TestAllocateRange(t *testing.T) {
 	}{
 		{"overlap", reg, "+4930000009", "+4930000012", org1, porting.CodeAlreadyExists, "first"},
 		{"telco", org1, "+4930000100", "+4930000101", org1, porting.CodeForbidden, ""},
-		{"too large", reg, "+4940000000", "+4940010000", org1, porting.CodeInvalidArgument, "last"},
+		{"too large", reg, "+4940000000", "+4940005000", org1, porting.CodeInvalidArgument, "last"},
 		{"reversed", reg, "+4940000009", "+4940000000", org1, porting.CodeInvalidArgument, "last"},
 		{"bad first", reg, "4940000000", "+4940000009", org1, porting.CodeInvalidArgument, "first"},
 		{"bad owner", reg, "+4940000000", "+4940000009", "Org9MSP", porting.CodeInvalidArgument, "owner"},
@@ -113,7 +113,7 @@ func TestAllocateRange(t *testing.T) {
 		t.Fatal("a failed allocation wrote state")
 	}
 	t.Run("maximum size", func(t *testing.T) {
-		r, err := alloc(reg, "+4950000000", "+4950009999", org2)
+		r, err := alloc(reg, "+4950000000", "+4950004999", org2)
 		if err != nil || r.Count != porting.MaxRangeSize {
 			t.Fatalf("%+v %v", r, err)
 		}
@@ -179,6 +179,12 @@ func TestFullPorting(t *testing.T) {
 		}
 	}
 
+	// Every member sees the private write's hash, equal to the one on the transfer record.
+	for _, msp := range []string{reg, org3, org1} {
+		if hv, err := h.customerHash(num1, msp); err != nil || !hv.Matches || hv.LedgerHash != tr.CustomerDataHash || hv.PurgedAt != "" {
+			t.Fatalf("GetCustomerDataHash by %s before purge: %+v %v", msp, hv, err)
+		}
+	}
 	// Only the owner confirms.
 	for _, msp := range []string{org2, org3, reg} {
 		_, err := h.confirm(num1, msp)
@@ -213,6 +219,9 @@ func TestFullPorting(t *testing.T) {
 	}))
 	if got.CustomerDataHash != tr.CustomerDataHash || got.CustomerDataPurgedAt == "" {
 		t.Fatalf("hash must remain: %+v", got)
+	}
+	if hv, err := h.customerHash(num1, reg); err != nil || hv.LedgerHash != "" || hv.Matches || hv.CustomerDataHash != tr.CustomerDataHash || hv.PurgedAt == "" {
+		t.Fatalf("GetCustomerDataHash after purge: %+v %v", hv, err)
 	}
 	_, err = h.readCustomer(num1, org2)
 	wantCode(t, err, porting.CodeNotFound, "")
@@ -801,3 +810,23 @@ var errFake = fakeError("fake ledger failure")
 type fakeError string
 
 func (e fakeError) Error() string { return string(e) }
+
+func TestWritesRefuseATimestampFarFromThePeersClock(t *testing.T) {
+	h := newHarness(t)
+	h.allocate(num1, org1)
+	peerNow := h.now.Add(7 * 24 * time.Hour) // the client backdates by a week
+	h.c.clock = func() time.Time { return peerNow }
+	_, err := h.request(num1, org2, nil)
+	wantCode(t, err, porting.CodeInvalidArgument, "timestamp")
+	if v := h.getNumber(num1); v.Status != NumberActive || v.PendingTransfer != nil {
+		t.Fatalf("a refused request changed the number: %+v", v)
+	}
+	// Reads are not checked: a client with a wrong clock can still look.
+	if v := h.getNumber(num1); v.Owner != org1 {
+		t.Fatalf("GetNumber: %+v", v)
+	}
+	h.c.clock = func() time.Time { return h.now.Add(time.Minute) }
+	if _, err := h.request(num1, org2, nil); err != nil {
+		t.Fatalf("request one minute off the peer's clock: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -277,7 +278,8 @@ func (s *fakeStub) GetPrivateDataHash(collection, key string) ([]byte, error) {
 	if !ok {
 		return nil, nil
 	}
-	return []byte(sha256hex(v)), nil
+	sum := sha256.Sum256(v) // the peer returns the raw SHA-256 of the private value
+	return sum[:], nil
 }
 
 func (s *fakeStub) PutPrivateData(collection, key string, value []byte) error {

@@ -43,7 +43,9 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	return &harness{t: t, ledger: newFakeLedger(), c: New(), now: time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)} // a Monday
+	h := &harness{t: t, ledger: newFakeLedger(), c: New(), now: time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)} // a Monday
+	h.c.clock = func() time.Time { return h.now }                                                            // the peer's clock agrees with the client's
+	return h
 }
 
 func (h *harness) advance(d time.Duration) { h.now = h.now.Add(d) }
@@ -201,6 +203,12 @@ func (h *harness) getNumber(number string) *NumberView {
 func (h *harness) readCustomer(number, msp string) (*CustomerData, error) {
 	return evaluate(h, msp, func(c *Contract, ctx contractapi.TransactionContextInterface) (*CustomerData, error) {
 		return c.ReadCustomerData(ctx, number)
+	})
+}
+
+func (h *harness) customerHash(number, msp string) (*CustomerDataHashView, error) {
+	return evaluate(h, msp, func(c *Contract, ctx contractapi.TransactionContextInterface) (*CustomerDataHashView, error) {
+		return c.GetCustomerDataHash(ctx, number)
 	})
 }
 

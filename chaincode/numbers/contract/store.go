@@ -42,6 +42,20 @@ func txTime(stub shim.ChaincodeStubInterface) (time.Time, error) {
 	return ts.AsTime().UTC(), nil
 }
 
+// writeTime is the transaction timestamp of a writing transaction, refused (INVALID_ARGUMENT)
+// when it is further than porting.MaxClockSkew from the endorsing peer's clock: deadlines are
+// computed from it and the client chooses it. Read-only functions use txTime unchecked.
+func (c *Contract) writeTime(stub shim.ChaincodeStubInterface) (time.Time, error) {
+	now, err := txTime(stub)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := porting.CheckTxTime(now, c.clock()); err != nil {
+		return time.Time{}, err
+	}
+	return now, nil
+}
+
 // getJSON loads key into v; it reports false when the key does not exist.
 func getJSON(stub shim.ChaincodeStubInterface, key string, v any) (bool, error) {
 	b, err := stub.GetState(key)

@@ -148,3 +148,22 @@ type TransferPage struct {
 	// Bookmark continues the list; empty at the end.
 	Bookmark string `json:"bookmark"`
 }
+
+// CustomerDataHashView is what GetCustomerDataHash returns.
+type CustomerDataHashView struct {
+	// Number is the number of the transfer.
+	Number string `json:"number"`
+	// TransferID identifies the transfer.
+	TransferID string `json:"transferId"`
+	// Collection is the private data collection of the customer record.
+	Collection string `json:"collection"`
+	// CustomerDataHash is the hash kept on the transfer record (stays after a purge).
+	CustomerDataHash string `json:"customerDataHash"`
+	// LedgerHash is the hex hash of the private write held by the answering peer; empty once
+	// the data was purged (or before the peer committed the request).
+	LedgerHash string `json:"ledgerHash"`
+	// Matches says LedgerHash equals CustomerDataHash.
+	Matches bool `json:"matches"`
+	// PurgedAt is when the chaincode purged the customer data, if it did.
+	PurgedAt string `json:"purgedAt,omitempty" metadata:",optional"`
+}

@@ -125,3 +125,22 @@ func ParseTime(field, s string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// MaxClockSkew is how far a writing transaction's timestamp may be from the endorsing peer's
+// clock. The timestamp is chosen by the client and Fabric does not check it, yet every timer
+// (answer deadline, dispute window, code expiry) is computed from it: without a bound, a
+// requester could backdate its request past the owner's deadline and escalate it at once,
+// or present an expired code. Five minutes tolerates ordinary clock drift; endorsers could
+// only disagree for a client exactly at the bound, and then the endorsement simply fails.
+const MaxClockSkew = 5 * time.Minute
+
+// CheckTxTime checks a writing transaction's timestamp tx against the endorsing peer's clock
+// peerNow: INVALID_ARGUMENT (field "timestamp") when they differ by more than [MaxClockSkew].
+func CheckTxTime(tx, peerNow time.Time) error {
+	d := tx.Sub(peerNow)
+	if d > MaxClockSkew || d < -MaxClockSkew {
+		return Errorf(CodeInvalidArgument, "timestamp", "transaction time %s is %s from the endorsing peer's clock %s; at most %s is tolerated (check the client's clock)",
+			FormatTime(tx), d.Round(time.Second), FormatTime(peerNow.Truncate(time.Second)), MaxClockSkew)
+	}
+	return nil
+}

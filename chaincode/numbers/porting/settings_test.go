@@ -1,7 +1,9 @@
 package porting
 
 import (
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestAddBusinessDays(t *testing.T) {
@@ -99,3 +101,18 @@ func TestErrorFormat(t *testing.T) {
 type errTest struct{}
 
 func (errTest) Error() string { return "x" }
+
+func TestCheckTxTime(t *testing.T) {
+	peer := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+	for _, d := range []time.Duration{0, time.Minute, -time.Minute, MaxClockSkew, -MaxClockSkew} {
+		if err := CheckTxTime(peer.Add(d), peer); err != nil {
+			t.Errorf("skew %v: %v", d, err)
+		}
+	}
+	for _, d := range []time.Duration{MaxClockSkew + time.Second, -MaxClockSkew - time.Second, -7 * 24 * time.Hour} {
+		err := CheckTxTime(peer.Add(d), peer)
+		if CodeOf(err) != CodeInvalidArgument || !strings.Contains(err.Error(), "timestamp: ") {
+			t.Errorf("skew %v: %v", d, err)
+		}
+	}
+}
