@@ -5,11 +5,12 @@ package main
 import (
 	"log"
 
+	"github.com/fabmarket/fabmarket/chaincode/exchange/contract"
 	"github.com/fabmarket/fabmarket/chaincode/internal/ccserver"
 )
 
 func main() {
-	cc, err := ccserver.New("exchange")
+	cc, err := ccserver.New("exchange", contract.New()...)
 	if err != nil {
 		log.Fatal(err)
 	}
