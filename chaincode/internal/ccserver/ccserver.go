@@ -48,15 +48,7 @@ func New(name string, contracts ...contractapi.ContractInterface) (*contractapi.
 	if name == "" {
 		return nil, errors.New("ccserver: chaincode name is empty")
 	}
-	names := make([]string, 0, len(contracts)+1)
-	for _, c := range contracts {
-		if n, ok := c.(interface{ GetName() string }); ok && n.GetName() != "" {
-			names = append(names, n.GetName())
-		}
-	}
-	names = append(names, "baseline", "version")
-	sort.Strings(names)
-	vc := &VersionContract{info: VersionInfo{Chaincode: name, Version: BuildVersion, Contracts: names}}
+	vc := newVersionContract(name, contracts)
 	vc.Name = "version"
 	bc := &BaselineContract{}
 	bc.Name = "baseline"
@@ -73,6 +65,19 @@ func New(name string, contracts ...contractapi.ContractInterface) (*contractapi.
 		}
 	}
 	return cc, nil
+}
+
+// newVersionContract answers for chaincode name serving contracts plus baseline and version.
+func newVersionContract(name string, contracts []contractapi.ContractInterface) *VersionContract {
+	names := make([]string, 0, len(contracts)+2)
+	for _, c := range contracts {
+		if n, ok := c.(interface{ GetName() string }); ok && n.GetName() != "" {
+			names = append(names, n.GetName())
+		}
+	}
+	names = append(names, "baseline", "version")
+	sort.Strings(names)
+	return &VersionContract{info: VersionInfo{Chaincode: name, Version: BuildVersion, Contracts: names}}
 }
 
 // Serve runs cc as a chaincode server until the process is stopped. It reads CHAINCODE_ID
