@@ -12,7 +12,9 @@ import (
 
 type sample struct{ contractapi.Contract }
 
-func (s *sample) Ping(ctx contractapi.TransactionContextInterface) (string, error) { return "pong", nil }
+func (s *sample) Ping(ctx contractapi.TransactionContextInterface) (string, error) {
+	return "pong", nil
+}
 
 func TestNewListsContractsAndVersion(t *testing.T) {
 	s := &sample{}
