@@ -52,7 +52,25 @@ generate() {
   cp "$FABRIC_HOME/config/orderer.yaml" "$RUN/config/orderer/orderer.yaml"
   local ch
   for ch in "${CHANNELS[@]}"; do channel_block "$ch"; done
+  gen_apikeys
 }
+
+# Development API keys of the REST gateways, one random key per org, made once.
+gen_apikeys() (
+  local f=$RUN/apikeys.json o sep=""
+  [[ -s $f ]] && exit 0
+  mkdir -p "$RUN"
+  umask 077
+  {
+    printf '{'
+    for o in "${ORGS[@]}"; do
+      printf '%s"%s": "%s"' "$sep" "$o" "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+      sep=", "
+    done
+    printf '}\n'
+  } >"$f.tmp"
+  mv "$f.tmp" "$f"
+)
 
 profile_of() { echo "${1^}Channel"; }
 
@@ -312,6 +330,7 @@ wait_chaincode() {
 start_services() {
   local o
   if [[ -d $REPO/gateway/cmd/gateway ]]; then
+    gen_apikeys
     [[ -x $RUN/bin/gateway ]] || build_binary gateway ./gateway/cmd/gateway
     for o in "${ORGS[@]}"; do start_gateway "$o"; done
   fi
@@ -324,6 +343,8 @@ start_services() {
 start_gateway() {
   local o=$1 host port
   wanted "gateway.$o" || return 0
+  gen_apikeys
+  [[ -x $RUN/bin/gateway ]] || build_binary gateway ./gateway/cmd/gateway
   host=$(conf "$(okey "$o")_GATEWAY_HOST")
   port=$(conf "$(okey "$o")_GATEWAY_PORT")
   start_node "gateway.$o" "$host" "$port" "$RUN/bin/gateway" --org "$o" --network-conf "$CONF" --run-dir "$RUN"

@@ -181,6 +181,13 @@ func (s *Submitter) Submit(ctx context.Context, contract *client.Contract, txNam
 // Commit sends an endorsed transaction to ordering and waits for its commit, resending the same
 // transaction when the status is late or the orderer refused it for the moment.
 func (s *Submitter) Commit(ctx context.Context, tx *client.Transaction) (*Outcome, error) {
+	return s.CommitNotify(ctx, tx, nil)
+}
+
+// CommitNotify is Commit that also calls accepted (when not nil) once, as soon as the orderer
+// has accepted the transaction for the first time: a service can answer "accepted, pending"
+// at that point and keep waiting for the commit status.
+func (s *Submitter) CommitNotify(ctx context.Context, tx *client.Transaction, accepted func()) (*Outcome, error) {
 	out := &Outcome{TxID: tx.TransactionID(), Result: tx.Result()}
 	var lastErr error
 	for attempt := 0; attempt <= s.maxResubmits(); attempt++ {
@@ -198,6 +205,10 @@ func (s *Submitter) Commit(ctx context.Context, tx *client.Transaction) (*Outcom
 				return out, errors.Join(ctx.Err(), lastErr)
 			}
 			continue
+		}
+		if accepted != nil {
+			accepted()
+			accepted = nil
 		}
 		wctx, cancel := context.WithTimeout(ctx, s.commitWait())
 		status, err := commit.StatusWithContext(wctx)

@@ -1,0 +1,125 @@
+package fabric
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Record states of an idempotency key.
+const (
+	statePending   = "PENDING"   // endorsed and bound; the commit status is not known yet
+	stateCommitted = "COMMITTED" // committed VALID
+)
+
+// Record is what an idempotency key is bound to: the request's fingerprint, the transaction it
+// produced (and its signed-able bytes, so the same transaction can be sent again after a
+// restart) and the chaincode's result.
+type Record struct {
+	Fingerprint string    `json:"fingerprint"`
+	Function    string    `json:"function"`
+	TxID        string    `json:"txId"`
+	TxBytes     []byte    `json:"txBytes,omitempty"`
+	Result      []byte    `json:"result,omitempty"`
+	State       string    `json:"state"`
+	Block       uint64    `json:"block,omitempty"`
+	Created     time.Time `json:"created"`
+}
+
+// Store persists idempotency records and superseded transaction ids in a bbolt file.
+type Store struct {
+	db *bolt.DB
+}
+
+var (
+	bucketKeys       = []byte("idempotency")
+	bucketSuperseded = []byte("superseded")
+)
+
+// OpenStore opens (or creates) the store at path and drops records older than maxAge (0 keeps
+// everything).
+func OpenStore(path string, maxAge time.Duration) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("fabric: open store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketKeys, bucketSuperseded} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if maxAge <= 0 {
+			return nil
+		}
+		cutoff := time.Now().Add(-maxAge)
+		b := tx.Bucket(bucketKeys)
+		var old [][]byte
+		_ = b.ForEach(func(k, v []byte) error {
+			var r Record
+			if json.Unmarshal(v, &r) != nil || r.Created.Before(cutoff) {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("fabric: init store: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Get returns the record of key, or nil.
+func (s *Store) Get(key string) (*Record, error) {
+	var r *Record
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketKeys).Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		r = &Record{}
+		return json.Unmarshal(v, r)
+	})
+	return r, err
+}
+
+// Put stores the record of key.
+func (s *Store) Put(key string, r *Record) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketKeys).Put([]byte(key), v) })
+}
+
+// Delete forgets key.
+func (s *Store) Delete(key string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketKeys).Delete([]byte(key)) })
+}
+
+// Supersede records that txID was replaced by next after an MVCC conflict.
+func (s *Store) Supersede(txID, next string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSuperseded).Put([]byte(txID), []byte(next)) })
+}
+
+// SupersededBy returns the transaction that replaced txID, or "".
+func (s *Store) SupersededBy(txID string) string {
+	var next string
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		next = string(tx.Bucket(bucketSuperseded).Get([]byte(txID)))
+		return nil
+	})
+	return next
+}
