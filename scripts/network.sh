@@ -334,10 +334,7 @@ start_services() {
     [[ -x $RUN/bin/gateway ]] || build_binary gateway ./gateway/cmd/gateway
     for o in "${ORGS[@]}"; do start_gateway "$o"; done
   fi
-  if [[ -d $REPO/watcher/cmd/watcher ]]; then
-    [[ -x $RUN/bin/watcher ]] || build_binary watcher ./watcher/cmd/watcher
-    start_watcher
-  fi
+  if [[ -d $REPO/watcher/cmd/watcher ]]; then start_watcher; fi
 }
 
 start_gateway() {
@@ -354,9 +351,11 @@ start_gateway() {
 start_watcher() {
   local host port
   wanted watcher || return 0
+  [[ -x $RUN/bin/watcher ]] || build_binary watcher ./watcher/cmd/watcher
   host=$(conf WATCHER_HOST)
   port=$(conf WATCHER_PORT)
-  start_node watcher "$host" "$port" "$RUN/bin/watcher" --network-conf "$CONF" --run-dir "$RUN"
+  start_node watcher "$host" "$port" "$RUN/bin/watcher" --network-conf "$CONF" --run-dir "$RUN" \
+    --nats-listen "$host:$(conf WATCHER_NATS_PORT)"
   wait_port "$host" "$port" 30 watcher
 }
 
