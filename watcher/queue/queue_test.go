@@ -10,7 +10,10 @@ import (
 
 func open(t *testing.T, dir string) *Queue {
 	t.Helper()
-	q, err := Open(context.Background(), Config{StoreDir: dir})
+	// A short AckWait: a message whose handler failed right before a crash may have had its Nak
+	// lost with the connection; it is then redelivered once AckWait passes, which the tests
+	// must be able to wait for on a loaded machine.
+	q, err := Open(context.Background(), Config{StoreDir: dir, AckWait: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
