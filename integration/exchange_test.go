@@ -182,7 +182,9 @@ func (e *env) samePeerHeights(t testing.TB, ch string) {
 // allTaken reports whether no order of ids is still PENDING.
 func allTaken(t testing.TB, x *exClient, ids []string) bool {
 	for _, id := range ids {
-		if unmarshal[xOrder](t, x.eval("GetOrder", id)).Status == "PENDING" {
+		// Another org's peer may commit the submit a few ms later: not visible yet = not taken.
+		raw, err := x.c.EvaluateTransaction("GetOrder", id)
+		if err != nil || unmarshal[xOrder](t, raw).Status == "PENDING" {
 			return false
 		}
 	}
