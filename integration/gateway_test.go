@@ -301,7 +301,9 @@ func TestGatewaySeedBookCrossingAndStream(t *testing.T) {
 			tradeBlock = m.Block
 		}
 	}
-	if countType(msgs, "book") < 1 || countType(msgs, "orderUpdate") < 4 {
+	// Order updates go only to the org that owns the account: org1 sees its sellers' three,
+	// never org2's buyer (b3).
+	if countType(msgs, "book") < 1 || countType(msgs, "orderUpdate") < 3 || updatesOf(msgs, b3) != 0 {
 		t.Fatalf("stream = %s", summarize(msgs))
 	}
 
@@ -311,6 +313,13 @@ func TestGatewaySeedBookCrossingAndStream(t *testing.T) {
 	})
 	if countType(replay, "trade") != 3 {
 		t.Fatalf("replay of block %d = %s", tradeBlock, summarize(replay))
+	}
+	// Org2 sees the same block's trades and only its own buyer's update.
+	replay2 := readSSE(t, org2, fmt.Sprintf("?symbol=%s&fromBlock=%d", sym, tradeBlock), func(ms []streamMsg) bool {
+		return len(ms) > 0 && ms[len(ms)-1].Type == "checkpoint" && ms[len(ms)-1].Block == tradeBlock
+	})
+	if countType(replay2, "trade") != 3 || countType(replay2, "orderUpdate") != 1 || updatesOf(replay2, b3) != 1 {
+		t.Fatalf("org2's replay of block %d = %s", tradeBlock, summarize(replay2))
 	}
 	// From the block after its checkpoint: nothing of that block comes again.
 	var next []streamMsg
@@ -424,6 +433,20 @@ func readSSECtx(ctx context.Context, t *testing.T, g *rest, query string, done f
 		}
 	}
 	return ms
+}
+
+// updatesOf counts the order updates of account in ms.
+func updatesOf(ms []streamMsg, account string) int {
+	n := 0
+	for _, m := range ms {
+		var u struct {
+			Account string `json:"account"`
+		}
+		if m.Type == "orderUpdate" && json.Unmarshal(m.Data, &u) == nil && u.Account == account {
+			n++
+		}
+	}
+	return n
 }
 
 func countType(ms []streamMsg, typ string) int {

@@ -49,6 +49,8 @@ var codeStatus = map[string]int{
 	CodeTooLarge:         http.StatusRequestEntityTooLarge,
 	CodeInsufficient:     http.StatusUnprocessableEntity,
 	CodeFailedPrecond:    http.StatusUnprocessableEntity,
+	"PAC_REQUIRED":       http.StatusUnprocessableEntity,
+	"PAC_INVALID":        http.StatusUnprocessableEntity,
 	CodeInvalidTick:      http.StatusUnprocessableEntity,
 	CodeInvalidLot:       http.StatusUnprocessableEntity,
 	CodeUnavailable:      http.StatusServiceUnavailable,

@@ -23,7 +23,8 @@ type fakeLedger struct {
 	writes   []string          // write methods called, in order
 	errs     map[string]error  // method → error to return
 	panicOn  string
-	commit   bool // writes report Committed when Wait is set
+	commit   bool         // writes report Committed when Wait is set
+	nums     *fakeNumbers // numbers chaincode state (numbers_fake_test.go), made on first use
 }
 
 func newFake() *fakeLedger {

@@ -51,6 +51,9 @@ type Ledger interface {
 	ReplaceOrder(ctx context.Context, o Order, quantity, price int64, w Write) (Receipt, error)
 	// Match runs one match transaction for symbol.
 	Match(ctx context.Context, symbol string, w Write) (MatchResult, Receipt, error)
+
+	// NumbersLedger serves the number-transfer routes (channel numbers).
+	NumbersLedger
 }
 
 // Write carries what every write needs besides its arguments.

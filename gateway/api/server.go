@@ -152,6 +152,24 @@ var routes = []route{
 	{http.MethodGet, "/v1/transactions/:txId", false, (*Server).transaction},
 	{http.MethodPost, "/v1/admin/match/:symbol", false, (*Server).match},
 	{http.MethodGet, "/v1/stream", false, (*Server).streamHandler},
+
+	// Number transfer (numbers.go).
+	{http.MethodPost, "/v1/numbers", false, (*Server).allocateNumber},
+	{http.MethodGet, "/v1/numbers/transfers", false, (*Server).listTransfers},
+	{http.MethodGet, "/v1/numbers/:number", false, (*Server).getNumber},
+	{http.MethodGet, "/v1/numbers/:number/history", false, (*Server).numberHistory},
+	{http.MethodPost, "/v1/numbers/:number/pac", false, (*Server).issuePAC},
+	{http.MethodDelete, "/v1/numbers/:number/pac", false, (*Server).revokePAC},
+	{http.MethodGet, "/v1/numbers/:number/transfers", false, (*Server).getTransfer},
+	{http.MethodPost, "/v1/numbers/:number/transfers", false, (*Server).requestTransfer},
+	{http.MethodPost, "/v1/numbers/:number/transfers/confirm", false, (*Server).confirmTransfer},
+	{http.MethodPost, "/v1/numbers/:number/transfers/reject", false, (*Server).rejectTransfer},
+	{http.MethodPost, "/v1/numbers/:number/transfers/cancel", false, (*Server).cancelTransfer},
+	{http.MethodPost, "/v1/numbers/:number/transfers/escalate", false, (*Server).escalateTransfer},
+	{http.MethodPost, "/v1/numbers/:number/transfers/resolve", false, (*Server).resolveTransfer},
+	{http.MethodGet, "/v1/numbers/:number/transfers/customer", false, (*Server).customerData},
+	{http.MethodDelete, "/v1/numbers/:number/transfers/customer", false, (*Server).eraseCustomer},
+	{http.MethodGet, "/v1/numbers/:number/transfers/customer/hash", false, (*Server).customerDataHash},
 }
 
 func (s *Server) router() *gin.Engine {
@@ -201,5 +219,6 @@ func (s *Server) streamHandler(c *gin.Context) {
 		fail(c, NewError(CodeUnavailable, "the stream is not configured"))
 		return
 	}
-	s.stream.ServeHTTP(c.Writer, c.Request)
+	// The stream filters account-specific messages by the caller's org.
+	s.stream.ServeHTTP(c.Writer, c.Request.WithContext(WithCaller(c.Request.Context(), c.GetString(keyOrg))))
 }

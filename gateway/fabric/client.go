@@ -34,8 +34,12 @@ type Config struct {
 	Org       string // "org1", ... (this gateway's identity)
 	Channel   string // default "market"
 	Chaincode string // default "exchange"
-	Metrics   *api.Metrics
-	Logger    *slog.Logger
+	// NumbersChannel and NumbersChaincode locate the number-transfer chaincode (default
+	// "numbers" and "numbers"; see numbers.go).
+	NumbersChannel   string
+	NumbersChaincode string
+	Metrics          *api.Metrics
+	Logger           *slog.Logger
 	// Submitter resends late transactions; the zero value uses fabnet's defaults.
 	Submitter fabnet.Submitter
 	// MVCCRetries bounds re-endorsements after a read conflict (default 5).
@@ -51,6 +55,9 @@ type Client struct {
 	contract  *client.Contract
 	version   *client.Contract
 	qscc      *client.Contract
+	numbers   *client.Contract // the numbers contract on the numbers channel
+	numQSCC   *client.Contract // qscc on the numbers channel
+	numChan   string
 	store     *Store
 	org       string
 	msp       string
@@ -102,14 +109,23 @@ func New(cfg Config) (*Client, error) {
 	if cfg.CommitTimeout <= 0 {
 		cfg.CommitTimeout = 2 * time.Minute
 	}
+	if cfg.NumbersChannel == "" {
+		cfg.NumbersChannel = "numbers"
+	}
+	if cfg.NumbersChaincode == "" {
+		cfg.NumbersChaincode = "numbers"
+	}
 	network := cfg.Gateway.GetNetwork(cfg.Channel)
+	numNet := cfg.Gateway.GetNetwork(cfg.NumbersChannel)
 	base, cancel := context.WithCancel(context.Background())
 	return &Client{
 		gw: cfg.Gateway, network: network,
 		contract: network.GetContractWithName(cfg.Chaincode, "exchange"),
 		version:  network.GetContractWithName(cfg.Chaincode, "version"),
 		qscc:     network.GetContract("qscc"),
-		store:    cfg.Store, org: cfg.Org, msp: msp, channel: cfg.Channel, chaincode: cfg.Chaincode,
+		numbers:  numNet.GetContractWithName(cfg.NumbersChaincode, "numbers"),
+		numQSCC:  numNet.GetContract("qscc"),
+		store:    cfg.Store, org: cfg.Org, msp: msp, channel: cfg.Channel, chaincode: cfg.Chaincode, numChan: cfg.NumbersChannel,
 		metrics: cfg.Metrics, log: cfg.Logger, sub: cfg.Submitter, mvcc: cfg.MVCCRetries,
 		commitTO: cfg.CommitTimeout, locks: newKeyedLocks(),
 		base: base, cancel: cancel, flights: map[string]*flight{}, txs: map[string]api.TxStatus{},

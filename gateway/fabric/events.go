@@ -2,7 +2,9 @@ package fabric
 
 import (
 	"context"
+	"errors"
 
+	"github.com/fabmarket/fabmarket/gateway/api"
 	"github.com/fabmarket/fabmarket/gateway/stream"
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
@@ -92,4 +94,23 @@ func chaincodeEvent(envBytes []byte) (*peer.ChaincodeEvent, string) {
 		return nil, ""
 	}
 	return &ev, ch.GetTxId()
+}
+
+// AccountOwner implements stream.OwnerFunc: the MSP ID of the org that owns account, read with
+// this gateway's identity. The chaincode lets an org read only its own accounts (the Regulator
+// reads all), so another org's account answers FORBIDDEN: its owner is reported as "" (not
+// ours). An unknown account is reported the same way; other errors are returned.
+func (c *Client) AccountOwner(ctx context.Context, account string) (string, error) {
+	var a struct {
+		Org string `json:"org"`
+	}
+	err := c.evaluateJSON(ctx, &a, "GetAccount", account)
+	if err != nil {
+		var ae *api.Error
+		if errors.As(err, &ae) && (ae.Code == api.CodeForbidden || ae.Code == api.CodeNotFound) {
+			return "", nil
+		}
+		return "", err
+	}
+	return a.Org, nil
 }

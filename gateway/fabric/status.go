@@ -49,7 +49,13 @@ func (c *Client) Transaction(ctx context.Context, txID string) (api.TxStatus, er
 }
 
 func (c *Client) ledgerStatus(ctx context.Context, txID string) (api.TxStatus, error) {
-	raw, err := c.evaluateQSCC(ctx, "GetTransactionByID", txID)
+	qscc, channel := c.qscc, c.channel
+	raw, err := c.evaluateQSCC(ctx, qscc, channel, "GetTransactionByID", txID)
+	if err != nil && notFound(err) && c.numQSCC != nil {
+		// Not on the market channel: a transaction of the numbers chaincode, perhaps.
+		qscc, channel = c.numQSCC, c.numChan
+		raw, err = c.evaluateQSCC(ctx, qscc, channel, "GetTransactionByID", txID)
+	}
 	if err != nil {
 		if notFound(err) {
 			return api.TxStatus{TxID: txID, Status: api.TxPending}, nil
@@ -65,7 +71,7 @@ func (c *Client) ledgerStatus(ctx context.Context, txID string) (api.TxStatus, e
 	if code != peer.TxValidationCode_VALID {
 		st.Status = api.TxInvalid
 	}
-	if braw, err := c.evaluateQSCC(ctx, "GetBlockByTxID", txID); err == nil {
+	if braw, err := c.evaluateQSCC(ctx, qscc, channel, "GetBlockByTxID", txID); err == nil {
 		var b common.Block
 		if proto.Unmarshal(braw, &b) == nil {
 			st.BlockNumber = b.GetHeader().GetNumber()
@@ -75,8 +81,8 @@ func (c *Client) ledgerStatus(ctx context.Context, txID string) (api.TxStatus, e
 	return st, nil
 }
 
-func (c *Client) evaluateQSCC(ctx context.Context, fn, txID string) ([]byte, error) {
-	p, err := c.qscc.NewProposal(fn, client.WithArguments(c.channel, txID))
+func (c *Client) evaluateQSCC(ctx context.Context, qscc *client.Contract, channel, fn, txID string) ([]byte, error) {
+	p, err := qscc.NewProposal(fn, client.WithArguments(channel, txID))
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,11 @@ type call struct {
 	lock    string // serialization key: "account/ID", "match/SYMBOL", ...
 	w       api.Write
 	noRetry bool // no re-endorsement after an MVCC conflict (scheduled matches)
+	// contract is the chaincode contract to call; nil means the exchange contract.
+	contract *client.Contract
+	// opts are extra proposal options (transient data, endorsing organizations). They may
+	// carry secrets: never log them.
+	opts []client.ProposalOption
 }
 
 // flight is a write in progress: the handler that started it, and any request that repeats
@@ -207,7 +212,11 @@ func (c *Client) bind(key string, k call, tx *client.Transaction, prev *Record) 
 // again twice.
 func (c *Client) endorse(ctx context.Context, k call) (*client.Transaction, error) {
 	for attempt := 0; ; attempt++ {
-		p, err := c.contract.NewProposal(k.fn, client.WithArguments(k.args...))
+		cc := k.contract
+		if cc == nil {
+			cc = c.contract
+		}
+		p, err := cc.NewProposal(k.fn, append([]client.ProposalOption{client.WithArguments(k.args...)}, k.opts...)...)
 		if err != nil {
 			return nil, api.NewError(api.CodeInternal, "proposal: %v", err)
 		}

@@ -9,6 +9,11 @@
 // messages of a block whose checkpoint it did not see are sent again in full. SSE clients get
 // the checkpoint's block as the event id, so a browser EventSource resumes by itself
 // (Last-Event-ID: N means "continue with block N+1").
+//
+// Who sees what: trades, book updates and checkpoints are public; order updates go only to
+// callers of the org that owns the order's account, and to the Regulator (see [Config.Owner]).
+// Filtering happens before a block's checkpoint is sent, and a block whose owners cannot be
+// resolved ends the connection before its checkpoint, so resume stays without gaps.
 package stream
 
 import (
@@ -54,6 +59,11 @@ type Message struct {
 	Block uint64 `json:"block"`
 	TxID  string `json:"txId,omitempty"`
 	Data  any    `json:"data,omitempty"`
+
+	// account and owner (an MSP ID, when the event names it) say whose message this is;
+	// both are empty for public messages.
+	account string
+	owner   string
 }
 
 // Message types.
@@ -68,8 +78,11 @@ const (
 type Config struct {
 	Source     Source
 	Instrument InstrumentFunc
-	Metrics    *api.Metrics
-	Logger     *slog.Logger
+	// Owner resolves the org of an account for order updates whose event does not name it
+	// (those of a Match). Nil: such updates go to the Regulator only.
+	Owner   OwnerFunc
+	Metrics *api.Metrics
+	Logger  *slog.Logger
 	// Heartbeat is the interval of keep-alives (SSE comments, WebSocket pings); default 15 s.
 	Heartbeat time.Duration
 	// IdleCheckpoint is how often a checkpoint is sent for blocks without events; default 5 s.
@@ -80,6 +93,7 @@ type Config struct {
 type Handler struct {
 	cfg      Config
 	upgrader websocket.Upgrader
+	owners   *ownerCache
 }
 
 // New returns a Handler.
@@ -96,7 +110,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.IdleCheckpoint <= 0 {
 		cfg.IdleCheckpoint = 5 * time.Second
 	}
-	return &Handler{cfg: cfg, upgrader: websocket.Upgrader{
+	return &Handler{cfg: cfg, owners: newOwnerCache(cfg.Owner), upgrader: websocket.Upgrader{
 		ReadBufferSize: 1024, WriteBufferSize: 8192,
 		// API keys, not cookies, authenticate: a cross-origin page cannot use the caller's
 		// credentials, so any origin may connect.
@@ -144,11 +158,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.cfg.Metrics.StreamClients(1)
 	defer h.cfg.Metrics.StreamClients(-1)
+	v := viewOf(r.Context())
 	if websocket.IsWebSocketUpgrade(r) {
-		h.serveWS(ctx, cancel, w, r, blocks, symbol)
+		h.serveWS(ctx, cancel, w, r, blocks, symbol, v)
 		return
 	}
-	h.serveSSE(ctx, w, blocks, symbol)
+	h.serveSSE(ctx, w, blocks, symbol, v)
 }
 
 // sink writes messages to one client.
@@ -157,8 +172,10 @@ type sink interface {
 	heartbeat() error
 }
 
-// pump forwards blocks to the sink until ctx ends, the source closes or a write fails.
-func (h *Handler) pump(ctx context.Context, blocks <-chan Block, symbol string, s sink) {
+// pump forwards the messages of blocks that v may see to the sink until ctx ends, the source
+// closes, a write fails or the owner of an account cannot be resolved (the connection then
+// ends before the block's checkpoint: the client resumes with that block in full).
+func (h *Handler) pump(ctx context.Context, blocks <-chan Block, symbol string, v view, s sink) {
 	hb := time.NewTicker(h.cfg.Heartbeat)
 	defer hb.Stop()
 	var lastCheckpoint time.Time
@@ -174,13 +191,21 @@ func (h *Handler) pump(ctx context.Context, blocks <-chan Block, symbol string, 
 			if !ok {
 				return
 			}
-			msgs := Translate(ctx, b, h.cfg.Instrument, symbol)
+			h.owners.learn(b)
+			all := Translate(ctx, b, h.cfg.Instrument, symbol)
+			msgs, err := h.visible(ctx, v, all)
+			if err != nil {
+				h.cfg.Logger.Warn("stream: cannot tell who may see an order update; closing the stream", "block", b.Number, "error", err)
+				return
+			}
 			for _, m := range msgs {
 				if s.send(m) != nil {
 					return
 				}
 			}
-			if len(msgs) > 0 || time.Since(lastCheckpoint) >= h.cfg.IdleCheckpoint {
+			// Checkpoints do not depend on the caller: a block whose messages were all
+			// filtered out is checkpointed like any block with messages.
+			if len(all) > 0 || time.Since(lastCheckpoint) >= h.cfg.IdleCheckpoint {
 				if s.send(Message{Type: TypeCheckpoint, Block: b.Number}) != nil {
 					return
 				}
@@ -219,7 +244,7 @@ func (s sseSink) heartbeat() error {
 	return err
 }
 
-func (h *Handler) serveSSE(ctx context.Context, w http.ResponseWriter, blocks <-chan Block, symbol string) {
+func (h *Handler) serveSSE(ctx context.Context, w http.ResponseWriter, blocks <-chan Block, symbol string, v view) {
 	f, ok := w.(http.Flusher)
 	if !ok {
 		writeError(w, http.StatusInternalServerError, api.CodeInternal, "streaming not supported")
@@ -231,7 +256,7 @@ func (h *Handler) serveSSE(ctx context.Context, w http.ResponseWriter, blocks <-
 	w.WriteHeader(http.StatusOK)
 	_, _ = fmt.Fprint(w, "retry: 2000\n\n")
 	f.Flush()
-	h.pump(ctx, blocks, symbol, sseSink{w: w, f: f})
+	h.pump(ctx, blocks, symbol, v, sseSink{w: w, f: f})
 }
 
 type wsSink struct {
@@ -247,7 +272,7 @@ func (s wsSink) heartbeat() error {
 	return s.c.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second))
 }
 
-func (h *Handler) serveWS(ctx context.Context, cancel context.CancelFunc, w http.ResponseWriter, r *http.Request, blocks <-chan Block, symbol string) {
+func (h *Handler) serveWS(ctx context.Context, cancel context.CancelFunc, w http.ResponseWriter, r *http.Request, blocks <-chan Block, symbol string, v view) {
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader answered the client
@@ -263,7 +288,7 @@ func (h *Handler) serveWS(ctx context.Context, cancel context.CancelFunc, w http
 			}
 		}
 	}()
-	h.pump(ctx, blocks, symbol, wsSink{c: conn})
+	h.pump(ctx, blocks, symbol, v, wsSink{c: conn})
 	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""), time.Now().Add(time.Second))
 }
 
@@ -284,6 +309,7 @@ type (
 		OrderID           string `json:"orderId"`
 		ClientOrderID     string `json:"clientOrderId"`
 		Account           string `json:"account"`
+		Org               string `json:"org"` // MSP ID; in OrderAccepted (an Order), not in Match updates
 		Symbol            string `json:"symbol"`
 		Side              string `json:"side"`
 		Status            string `json:"status"`
@@ -355,7 +381,8 @@ type (
 
 // Translate turns the events of a block into stream messages: a Match event becomes its trades,
 // its order updates and one book update; OrderAccepted becomes an order update (NEW). Other
-// events are not part of the stream. symbol, when not empty, keeps only that symbol.
+// events are not part of the stream. symbol, when not empty, keeps only that symbol. Every
+// caller may see the result only after the filter of [Handler] (order updates are private).
 func Translate(ctx context.Context, b Block, instrument InstrumentFunc, symbol string) []Message {
 	var out []Message
 	for _, ev := range b.Events {
@@ -376,7 +403,8 @@ func Translate(ctx context.Context, b Block, instrument InstrumentFunc, symbol s
 					Time: t.Time.UTC().Format(time.RFC3339Nano), TxID: ev.TxID}})
 			}
 			for _, u := range m.OrderUpdates {
-				out = append(out, Message{Type: TypeOrderUpdate, Block: b.Number, TxID: ev.TxID, Data: update(u, in)})
+				out = append(out, Message{Type: TypeOrderUpdate, Block: b.Number, TxID: ev.TxID, Data: update(u, in),
+					account: u.Account, owner: u.Org})
 			}
 			bk := BookData{Symbol: m.Symbol, Bids: levels(m.Book.Bids, in), Asks: levels(m.Book.Asks, in)}
 			if m.Book.LastPrice > 0 {
@@ -395,7 +423,8 @@ func Translate(ctx context.Context, b Block, instrument InstrumentFunc, symbol s
 			if u.Status == "PENDING" {
 				u.Status = "NEW"
 			}
-			out = append(out, Message{Type: TypeOrderUpdate, Block: b.Number, TxID: ev.TxID, Data: update(u, in)})
+			out = append(out, Message{Type: TypeOrderUpdate, Block: b.Number, TxID: ev.TxID, Data: update(u, in),
+				account: u.Account, owner: u.Org})
 		}
 	}
 	return out

@@ -104,6 +104,27 @@ func ledgerBlocks() []Block {
 	}
 }
 
+// orgHeader names the test header that plays the API layer's authentication: its value is
+// put in the request context with api.WithCaller.
+const orgHeader = "X-Test-Org"
+
+// asCaller wraps h like the API router does: the caller's org goes into the context. Without
+// orgHeader the request has no caller; with defaultOrg set, that org is the default.
+func asCaller(h http.Handler, defaultOrg string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		org := r.Header.Get(orgHeader)
+		if org == "" {
+			org = defaultOrg
+		}
+		if org != "" {
+			r = r.WithContext(api.WithCaller(r.Context(), org))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// newServer serves the ledger's blocks with the Regulator as the default caller (it sees
+// every message).
 func newServer(t *testing.T) (*httptest.Server, *fakeSource) {
 	t.Helper()
 	src := &fakeSource{blocks: ledgerBlocks()}
@@ -111,7 +132,7 @@ func newServer(t *testing.T) (*httptest.Server, *fakeSource) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(asCaller(h, "regulator"))
 	t.Cleanup(srv.Close)
 	return srv, src
 }

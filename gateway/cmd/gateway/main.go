@@ -79,7 +79,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	streamer, err := stream.New(stream.Config{Source: ledger, Instrument: ledger.Instrument, Metrics: metrics, Logger: log})
+	streamer, err := stream.New(stream.Config{Source: ledger, Instrument: ledger.Instrument, Owner: ledger.AccountOwner,
+		Metrics: metrics, Logger: log})
 	if err != nil {
 		return err
 	}
