@@ -69,6 +69,7 @@ type Client struct {
 	mvcc      int
 	commitTO  time.Duration
 	locks     *keyedLocks
+	recent    *recentCommits // keys written lately, to tell peer lag from absence
 
 	base   context.Context // background commits; canceled by Close
 	cancel context.CancelFunc
@@ -127,7 +128,7 @@ func New(cfg Config) (*Client, error) {
 		numQSCC:  numNet.GetContract("qscc"),
 		store:    cfg.Store, org: cfg.Org, msp: msp, channel: cfg.Channel, chaincode: cfg.Chaincode, numChan: cfg.NumbersChannel,
 		metrics: cfg.Metrics, log: cfg.Logger, sub: cfg.Submitter, mvcc: cfg.MVCCRetries,
-		commitTO: cfg.CommitTimeout, locks: newKeyedLocks(),
+		commitTO: cfg.CommitTimeout, locks: newKeyedLocks(), recent: newRecentCommits(),
 		base: base, cancel: cancel, flights: map[string]*flight{}, txs: map[string]api.TxStatus{},
 	}, nil
 }

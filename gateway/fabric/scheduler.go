@@ -3,6 +3,7 @@ package fabric
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"hash/fnv"
 	"sync"
 	"time"
@@ -18,25 +19,28 @@ import (
 // the symbol when nothing would happen.
 //
 // Every org's gateway runs one. To keep duplicate Match transactions (which fail validation,
-// harmlessly) rare, each symbol has a primary org (by hash); the other gateways step in only
-// when the work has waited for several ticks, so a stopped gateway delays matching but never
-// stops it.
+// harmlessly, but waste a block slot) rare, each symbol has a primary org (by hash); the other
+// gateways step in only when work has waited for several ticks with no Match of that symbol
+// committed by anyone (they see every Match event), so a stopped gateway delays matching but
+// never stops it, and a busy primary is never raced.
 type Scheduler struct {
 	c        *Client
 	interval time.Duration
 	sweep    time.Duration
 	primary  bool // this gateway is primary for every symbol (tests, single gateway)
 
-	mu      sync.Mutex
-	dirty   map[string]time.Time // symbol → last intake seen
-	waiting map[string]int       // symbol → consecutive ticks with work not done by us
-	running map[string]bool
+	mu       sync.Mutex
+	dirty    map[string]time.Time // symbol → last intake seen
+	progress map[string]time.Time // symbol → last Match committed (by any gateway)
+	stalled  map[string]time.Time // symbol → since when a backup has seen work and no progress
+	running  map[string]bool
 }
 
 // NewScheduler returns a scheduler for c ticking every interval.
 func NewScheduler(c *Client, interval time.Duration) *Scheduler {
 	return &Scheduler{c: c, interval: interval, sweep: 30 * time.Second,
-		dirty: map[string]time.Time{}, waiting: map[string]int{}, running: map[string]bool{}}
+		dirty: map[string]time.Time{}, progress: map[string]time.Time{}, stalled: map[string]time.Time{},
+		running: map[string]bool{}}
 }
 
 // Run ticks until ctx ends.
@@ -52,7 +56,8 @@ func (s *Scheduler) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		var syms []string
-		if time.Since(lastSweep) >= s.sweep {
+		sweep := time.Since(lastSweep) >= s.sweep
+		if sweep {
 			lastSweep = time.Now()
 			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			ins, err := s.c.Instruments(qctx)
@@ -81,7 +86,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 			}
 			s.mu.Unlock()
 			if !busy {
-				go s.tick(ctx, sym)
+				go s.tick(ctx, sym, sweep)
 			}
 		}
 	}
@@ -104,6 +109,7 @@ func (s *Scheduler) watch(ctx context.Context) {
 				case "OrderAccepted", "CancelRequested", "ReplaceRequested":
 					s.mark(p.Symbol)
 				case "Match":
+					s.progressed(p.Symbol, time.Now())
 					if p.More {
 						s.mark(p.Symbol)
 					}
@@ -120,6 +126,15 @@ func (s *Scheduler) mark(sym string) {
 	s.mu.Unlock()
 }
 
+// progressed records that a Match of sym committed (by any gateway) at now: whoever is
+// matching sym is alive, so the backups' patience starts again.
+func (s *Scheduler) progressed(sym string, now time.Time) {
+	s.mu.Lock()
+	s.progress[sym] = now
+	delete(s.stalled, sym)
+	s.mu.Unlock()
+}
+
 // primaryOrg returns the org whose gateway matches sym first.
 func primaryOrg(sym string) string {
 	h := fnv.New32a()
@@ -127,47 +142,99 @@ func primaryOrg(sym string) string {
 	return netconf.Orgs[int(h.Sum32()%uint32(len(netconf.Orgs)))]
 }
 
-// backupTicks is how many ticks the other gateways let work wait before they match.
+// backupTicks is how many ticks the other gateways let work wait, with no Match of the symbol
+// committed meanwhile, before they match it themselves.
 const backupTicks = 4
 
-func (s *Scheduler) tick(ctx context.Context, sym string) {
+// isPrimary says whether this gateway matches sym first.
+func (s *Scheduler) isPrimary(sym string) bool {
+	return s.primary || primaryOrg(sym) == s.c.org
+}
+
+// shouldLook says whether this gateway evaluates Match for sym at this tick. The primary
+// always does; a backup only on a sweep or when no Match of sym has committed for
+// backupTicks ticks, so while the primary keeps matching the backups cost the peers nothing.
+func (s *Scheduler) shouldLook(sym string, sweep bool, now time.Time) bool {
+	if sweep || s.isPrimary(sym) {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return now.Sub(s.progress[sym]) >= backupTicks*s.interval
+}
+
+// claim records what one look at sym found (work: Match would do something) and says whether
+// this gateway should submit the Match now: the primary whenever there is work, a backup only
+// once work has waited backupTicks ticks since it first saw it with no Match committed.
+func (s *Scheduler) claim(sym string, work bool, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !work {
+		// Intake may still sit in an epoch Match does not take yet (the contract lags by two
+		// epochs of a second): keep the symbol for a few seconds after its last intake.
+		if t, ok := s.dirty[sym]; ok && now.Sub(t) > 5*time.Second {
+			delete(s.dirty, sym)
+		}
+		delete(s.stalled, sym)
+		return false
+	}
+	if s.isPrimary(sym) {
+		return true
+	}
+	since, ok := s.stalled[sym]
+	if !ok {
+		s.stalled[sym] = now
+		return false
+	}
+	return now.Sub(since) >= backupTicks*s.interval
+}
+
+// isDirty says whether sym has had intake that may still wait for a Match.
+func (s *Scheduler) isDirty(sym string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.dirty[sym]
+	return ok
+}
+
+// matchWork says whether a Match result (evaluated or endorsed) does anything: an unreadable
+// result counts as nothing.
+func matchWork(raw []byte) bool {
+	var m ccMatch
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	return len(m.Trades) > 0 || len(m.OrderUpdates) > 0 || m.Processed > 0 || m.More
+}
+
+func (s *Scheduler) tick(ctx context.Context, sym string, sweep bool) {
 	defer func() {
 		s.mu.Lock()
 		delete(s.running, sym)
 		s.mu.Unlock()
 	}()
-	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	raw, err := s.c.evaluate(ectx, "Match", sym)
-	cancel()
-	if err != nil {
+	if !s.shouldLook(sym, sweep, time.Now()) {
 		return
 	}
-	var m ccMatch
-	if json.Unmarshal(raw, &m) != nil {
-		return
-	}
-	work := len(m.Trades) > 0 || len(m.OrderUpdates) > 0 || m.Processed > 0 || m.More
-	s.mu.Lock()
-	if !work {
-		// Intake may still sit in an epoch Match does not take yet (the contract lags by two
-		// epochs of a second): keep the symbol for a few seconds after its last intake.
-		if t, ok := s.dirty[sym]; ok && time.Since(t) > 5*time.Second {
-			delete(s.dirty, sym)
+	// The primary of a symbol with recent intake endorses the Match at once and drops it
+	// unsubmitted when it would do nothing: one chaincode run per endorser instead of an
+	// evaluation first. Otherwise (a backup, a sweep of a quiet symbol) it evaluates first.
+	if !s.isPrimary(sym) || !s.isDirty(sym) {
+		ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		raw, err := s.c.evaluate(ectx, "Match", sym)
+		cancel()
+		if err != nil || !s.claim(sym, matchWork(raw), time.Now()) {
+			return
 		}
-		delete(s.waiting, sym)
-		s.mu.Unlock()
-		return
-	}
-	s.waiting[sym]++
-	mine := s.primary || primaryOrg(sym) == s.c.org || s.waiting[sym] > backupTicks
-	s.mu.Unlock()
-	if !mine {
-		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res, r, err := s.c.submit(sctx, call{fn: "Match", args: []string{sym}, lock: "match/" + sym,
-		w: api.Write{Wait: true}, noRetry: true})
+		w: api.Write{Wait: true}, noRetry: true,
+		worthIt: func(res []byte) bool { return s.claim(sym, matchWork(res), time.Now()) }})
+	if errors.Is(err, errNotWorthIt) {
+		return
+	}
 	if err != nil {
 		s.c.log.Debug("scheduled match failed", "symbol", sym, "error", err)
 		return
@@ -175,9 +242,6 @@ func (s *Scheduler) tick(ctx context.Context, sym string) {
 	var done ccMatch
 	_ = json.Unmarshal(res, &done)
 	s.mu.Lock()
-	if r.Committed {
-		delete(s.waiting, sym)
-	}
 	if done.More {
 		s.dirty[sym] = time.Now()
 	}

@@ -20,6 +20,9 @@ type call struct {
 	lock    string // serialization key: "account/ID", "match/SYMBOL", ...
 	w       api.Write
 	noRetry bool // no re-endorsement after an MVCC conflict (scheduled matches)
+	// worthIt, when set, sees the endorsed result first: false drops the transaction
+	// unsubmitted and submit returns errNotWorthIt (a Match that would do nothing).
+	worthIt func(result []byte) bool
 	// contract is the chaincode contract to call; nil means the exchange contract.
 	contract *client.Contract
 	// opts are extra proposal options (transient data, endorsing organizations). They may
@@ -103,6 +106,9 @@ func reuseError() error {
 	return api.NewError(api.CodeIdempotencyReuse, "this Idempotency-Key was used for a different request")
 }
 
+// errNotWorthIt is submit's answer when call.worthIt turned the endorsed transaction down.
+var errNotWorthIt = errors.New("endorsed transaction not worth submitting")
+
 // submit runs a write through the pipeline; see the package documentation.
 func (c *Client) submit(ctx context.Context, k call) ([]byte, api.Receipt, error) {
 	key := k.w.IdempotencyKey
@@ -171,6 +177,9 @@ func (c *Client) submit(ctx context.Context, k call) ([]byte, api.Receipt, error
 		if tx, err = c.endorse(ctx, k); err != nil {
 			return nil, api.Receipt{}, err
 		}
+		if k.worthIt != nil && !k.worthIt(tx.Result()) {
+			return tx.Result(), api.Receipt{}, errNotWorthIt
+		}
 		if key != "" {
 			if err := c.bind(key, k, tx, rec); err != nil {
 				return nil, api.Receipt{}, err
@@ -225,6 +234,14 @@ func (c *Client) endorse(ctx context.Context, k call) (*client.Transaction, erro
 			return tx, nil
 		}
 		e := classify(err)
+		if e.Code == api.CodeNotFound && attempt < 10 && ctx.Err() == nil && c.recent.lagging(k.lock, time.Now()) {
+			// The key was written through this gateway a moment ago: another endorsing
+			// peer has not committed that block yet. Wait for it rather than answer 404.
+			c.log.Info("endorsement found nothing just written; waiting for the other peers", "function", k.fn, "key", k.lock)
+			if sleep(ctx, 200*time.Millisecond) {
+				continue
+			}
+		}
 		if e.Status == http.StatusServiceUnavailable && attempt < 2 && ctx.Err() == nil {
 			c.log.Warn("endorsement failed, retrying", "function", k.fn, "txId", p.TransactionID(), "error", fabnet.Describe(err))
 			if sleep(ctx, jitter(200*time.Millisecond<<attempt)) {
@@ -280,6 +297,7 @@ func (c *Client) run(f *flight, k call, tx *client.Transaction, unlock func()) {
 			c.metrics.Commit(out.Code.String(), time.Since(start).Seconds())
 			c.metrics.Submit(k.fn, "committed")
 			c.setTx(api.TxStatus{TxID: txID, Status: api.TxValid, ValidationCode: out.Code.String(), BlockNumber: out.Block})
+			c.recent.committed(k.lock, time.Now())
 			if key != "" {
 				raw, _ := tx.Bytes()
 				_ = c.store.Put(key, &Record{Fingerprint: k.w.Fingerprint, Function: k.fn, TxID: txID, TxBytes: raw,
