@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/fabmarket/fabmarket/chaincode/numbers/porting"
@@ -210,15 +211,9 @@ func (c *Contract) GetTransfer(ctx contractapi.TransactionContextInterface, numb
 	if err != nil {
 		return nil, err
 	}
-	t, _, err := loadTransfer(stub, number)
+	t, err := requireTransfer(stub, number)
 	if err != nil {
 		return nil, err
-	}
-	if t == nil {
-		if _, _, err := loadNumber(stub, number); err != nil {
-			return nil, err
-		}
-		return nil, porting.Errorf(porting.CodeNotFound, "number", "%s has no transfer request", number)
 	}
 	return transferView(*t, now), nil
 }
@@ -227,26 +222,15 @@ func (c *Contract) GetTransfer(ctx contractapi.TransactionContextInterface, numb
 // transient map under "pac" and only its salted PBKDF2 hash and expiry go on chain. Owner
 // only. A new code replaces an earlier one. Event PACIssued.
 func (c *Contract) IssuePAC(ctx contractapi.TransactionContextInterface, number string) (*PACView, error) {
-	stub := ctx.GetStub()
-	if err := porting.ValidateNumber("number", number); err != nil {
-		return nil, err
-	}
-	tm, err := transient(ctx, TransientPAC)
+	var tm map[string][]byte
+	w, err := c.beginWrite(ctx, number, func() (err error) {
+		tm, err = transient(ctx, TransientPAC)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	actor, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now, err := c.writeTime(stub)
-	if err != nil {
-		return nil, err
-	}
-	n, _, err := loadNumber(stub, number)
-	if err != nil {
-		return nil, err
-	}
+	stub, actor, now, n := w.stub, w.actor, w.now, w.n
 	settings, err := loadSettings(stub)
 	if err != nil {
 		return nil, err
@@ -270,22 +254,11 @@ func (c *Contract) IssuePAC(ctx contractapi.TransactionContextInterface, number 
 
 // RevokePAC withdraws the outstanding code of number. Owner only. Event PACRevoked.
 func (c *Contract) RevokePAC(ctx contractapi.TransactionContextInterface, number string) (*PACView, error) {
-	stub := ctx.GetStub()
-	if err := porting.ValidateNumber("number", number); err != nil {
-		return nil, err
-	}
-	actor, err := caller(ctx)
+	w, err := c.beginWrite(ctx, number, nil)
 	if err != nil {
 		return nil, err
 	}
-	now, err := c.writeTime(stub)
-	if err != nil {
-		return nil, err
-	}
-	n, _, err := loadNumber(stub, number)
-	if err != nil {
-		return nil, err
-	}
+	stub, actor, now, n := w.stub, w.actor, w.now, w.n
 	old, key, err := loadPAC(stub, number)
 	if err != nil {
 		return nil, err
@@ -309,32 +282,24 @@ func (c *Contract) RevokePAC(ctx contractapi.TransactionContextInterface, number
 // owner}; on chain only its hash, the parties, the time and the deadline. Event
 // TransferRequested.
 func (c *Contract) RequestTransfer(ctx contractapi.TransactionContextInterface, number string) (*TransferView, error) {
-	stub := ctx.GetStub()
-	if err := porting.ValidateNumber("number", number); err != nil {
-		return nil, err
-	}
-	tm, err := transient(ctx, TransientCustomer, TransientContractHash, TransientSalt, TransientPAC)
+	txID := ctx.GetStub().GetTxID()
+	var tm map[string][]byte
+	var value []byte
+	var hash, contractHash string
+	w, err := c.beginWrite(ctx, number, func() (err error) {
+		if tm, err = transient(ctx, TransientCustomer, TransientContractHash, TransientSalt, TransientPAC); err != nil {
+			return err
+		}
+		if value, hash, err = porting.BuildCustomerRecord(number, txID, tm[TransientCustomer], string(tm[TransientContractHash]), tm[TransientSalt]); err != nil {
+			return err
+		}
+		contractHash, _ = porting.ValidateContractHash(TransientContractHash, string(tm[TransientContractHash])) // validated above
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	txID := stub.GetTxID()
-	value, hash, err := porting.BuildCustomerRecord(number, txID, tm[TransientCustomer], string(tm[TransientContractHash]), tm[TransientSalt])
-	if err != nil {
-		return nil, err
-	}
-	contractHash, _ := porting.ValidateContractHash(TransientContractHash, string(tm[TransientContractHash])) // validated above
-	actor, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now, err := c.writeTime(stub)
-	if err != nil {
-		return nil, err
-	}
-	n, _, err := loadNumber(stub, number)
-	if err != nil {
-		return nil, err
-	}
+	stub, actor, now, n := w.stub, w.actor, w.now, w.n
 	cur, tkey, err := loadTransfer(stub, number)
 	if err != nil {
 		return nil, err
@@ -424,24 +389,65 @@ func (c *Contract) EraseCustomerData(ctx contractapi.TransactionContextInterface
 	return c.step(ctx, number, porting.ActionErase, "", "")
 }
 
-// step runs one transfer step: load, porting.Apply, store, index, ownership, purge, event.
-func (c *Contract) step(ctx contractapi.TransactionContextInterface, number string, action porting.Action, reason string, decision porting.Decision) (*StepResult, error) {
-	stub := ctx.GetStub()
+// requireTransfer loads the number's current or last transfer: NOT_FOUND names the number
+// when it does not exist, else says it has no transfer.
+func requireTransfer(stub shim.ChaincodeStubInterface, number string) (*porting.Transfer, error) {
+	t, _, err := loadTransfer(stub, number)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		if _, _, err := loadNumber(stub, number); err != nil {
+			return nil, err
+		}
+		return nil, porting.Errorf(porting.CodeNotFound, "number", "%s has no transfer request", number)
+	}
+	return t, nil
+}
+
+// numberWrite is where every write on one number starts: the caller, the transaction time
+// and the number's record.
+type numberWrite struct {
+	stub  shim.ChaincodeStubInterface
+	actor string
+	now   time.Time
+	n     porting.Number
+	nkey  string
+}
+
+// beginWrite validates number, runs check (nil: none; it reads what the call carries, such as
+// its transient data, so that its errors come before any ledger read), then reads the caller,
+// the transaction time and the number's record.
+func (c *Contract) beginWrite(ctx contractapi.TransactionContextInterface, number string, check func() error) (*numberWrite, error) {
 	if err := porting.ValidateNumber("number", number); err != nil {
 		return nil, err
 	}
-	actor, err := caller(ctx)
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, err
+		}
+	}
+	w := &numberWrite{stub: ctx.GetStub()}
+	var err error
+	if w.actor, err = caller(ctx); err != nil {
+		return nil, err
+	}
+	if w.now, err = c.writeTime(w.stub); err != nil {
+		return nil, err
+	}
+	if w.n, w.nkey, err = loadNumber(w.stub, number); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// step runs one transfer step: load, porting.Apply, store, index, ownership, purge, event.
+func (c *Contract) step(ctx contractapi.TransactionContextInterface, number string, action porting.Action, reason string, decision porting.Decision) (*StepResult, error) {
+	w, err := c.beginWrite(ctx, number, nil)
 	if err != nil {
 		return nil, err
 	}
-	now, err := c.writeTime(stub)
-	if err != nil {
-		return nil, err
-	}
-	n, nkey, err := loadNumber(stub, number)
-	if err != nil {
-		return nil, err
-	}
+	stub, actor, now, n, nkey := w.stub, w.actor, w.now, w.n, w.nkey
 	cur, tkey, err := loadTransfer(stub, number)
 	if err != nil {
 		return nil, err
@@ -523,15 +529,9 @@ func (c *Contract) ReadCustomerData(ctx contractapi.TransactionContextInterface,
 	if err != nil {
 		return nil, err
 	}
-	t, _, err := loadTransfer(stub, number)
+	t, err := requireTransfer(stub, number)
 	if err != nil {
 		return nil, err
-	}
-	if t == nil {
-		if _, _, err := loadNumber(stub, number); err != nil {
-			return nil, err
-		}
-		return nil, porting.Errorf(porting.CodeNotFound, "number", "%s has no transfer request", number)
 	}
 	if actor != t.From && actor != t.To {
 		return nil, porting.Errorf(porting.CodeForbidden, "", "only %s and %s may read the customer data of transfer %s; caller is %s", t.From, t.To, t.ID, actor)
@@ -570,15 +570,9 @@ func (c *Contract) GetCustomerDataHash(ctx contractapi.TransactionContextInterfa
 	if err := porting.ValidateNumber("number", number); err != nil {
 		return nil, err
 	}
-	t, _, err := loadTransfer(stub, number)
+	t, err := requireTransfer(stub, number)
 	if err != nil {
 		return nil, err
-	}
-	if t == nil {
-		if _, _, err := loadNumber(stub, number); err != nil {
-			return nil, err
-		}
-		return nil, porting.Errorf(porting.CodeNotFound, "number", "%s has no transfer request", number)
 	}
 	ckey, err := customerKey(stub, number, t.ID)
 	if err != nil {
