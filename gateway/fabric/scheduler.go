@@ -49,6 +49,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	lastSweep := time.Time{}
+	sweeps := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -63,9 +64,14 @@ func (s *Scheduler) Run(ctx context.Context) {
 			ins, err := s.c.Instruments(qctx)
 			cancel()
 			if err == nil {
+				// A sweep looks at the symbols this gateway is primary for; every
+				// backupSweeps-th sweep at all of them (GTT expiries of a stopped primary).
 				for _, in := range ins {
-					syms = append(syms, in.Symbol)
+					if sweeps%backupSweeps == 0 || s.isPrimary(in.Symbol) {
+						syms = append(syms, in.Symbol)
+					}
 				}
+				sweeps++
 			}
 		}
 		s.mu.Lock()
@@ -145,6 +151,11 @@ func primaryOrg(sym string) string {
 // backupTicks is how many ticks the other gateways let work wait, with no Match of the symbol
 // committed meanwhile, before they match it themselves.
 const backupTicks = 4
+
+// backupSweeps: a gateway sweeps the symbols it is not primary for only every backupSweeps-th
+// sweep (every 2.5 minutes by default), so sweeping costs the peers one Match evaluation per
+// symbol per sweep interval instead of one per gateway.
+const backupSweeps = 5
 
 // isPrimary says whether this gateway matches sym first.
 func (s *Scheduler) isPrimary(sym string) bool {
