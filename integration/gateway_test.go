@@ -188,15 +188,17 @@ func TestGatewaySeedBookCrossingAndStream(t *testing.T) {
 	org1, org2, reg := gatewayOf(t, "org1"), gatewayOf(t, "org2"), gatewayOf(t, "regulator")
 	sym := newSymbol(t, reg)
 
-	var ins []map[string]string
-	org1.must(200, &ins, "GET", "/v1/instruments", "")
-	found := false
-	for _, in := range ins {
-		found = found || in["symbol"] == sym
-	}
-	if !found {
-		t.Fatalf("%s not in GET /v1/instruments", sym)
-	}
+	// Listed through the Regulator's peer; org1's peer may commit that block a moment later.
+	waitFor(t, 10*time.Second, sym+" in org1's GET /v1/instruments", func() bool {
+		var ins []map[string]string
+		org1.must(200, &ins, "GET", "/v1/instruments", "")
+		for _, in := range ins {
+			if in["symbol"] == sym {
+				return true
+			}
+		}
+		return false
+	})
 	org2.must(200, nil, "GET", "/v1/instruments/"+sym, "")
 
 	s1 := openFunded(t, org1, sym, "", "300")
@@ -222,16 +224,21 @@ func TestGatewaySeedBookCrossingAndStream(t *testing.T) {
 		}
 		ids[o.cid] = ro.OrderID
 	}
+	// The scheduler may take the six orders in more than one Match: wait for all of them.
 	var bk restBook
-	waitFor(t, 30*time.Second, "the seed book to rest", func() bool {
-		org1.must(200, &bk, "GET", "/v1/orderbook/"+sym+"?depth=5", "")
-		return len(bk.Asks) == 2 && len(bk.Bids) == 2
-	})
 	wantBook := restBook{Symbol: sym,
 		Bids: []restLevel{{"20.20", "200", 1}, {"20.15", "300", 2}},
 		Asks: []restLevel{{"20.25", "100", 1}, {"20.30", "300", 2}}}
-	if fmt.Sprint(bk) != fmt.Sprint(wantBook) {
-		t.Fatalf("book = %+v; want %+v", bk, wantBook)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		org1.must(200, &bk, "GET", "/v1/orderbook/"+sym+"?depth=5", "")
+		if fmt.Sprint(bk) == fmt.Sprint(wantBook) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("book = %+v; want %+v", bk, wantBook)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	var b1acct restAccount
 	org1.must(200, &b1acct, "GET", "/v1/accounts/"+b1, "")

@@ -34,6 +34,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Headless Chromium for the console's browser tests: installed (once) while the network starts.
+source "$REPO/scripts/lib/chromium.sh"
+chromium_log=$(mktemp)
+(chromium_ensure) >"$chromium_log" 2>&1 &
+chromium_job=$!
+
 section "fresh network"
 "$NETSH" down >/dev/null 2>&1 || true
 "$NETSH" up
@@ -41,6 +47,8 @@ section "up again is harmless"
 "$NETSH" up >/dev/null
 
 section "integration tests on the real network"
+wait "$chromium_job" || cat "$chromium_log" >&2
+chromium_ensure
 go vet -tags integration ./integration/...
 go test -tags integration -count=1 -timeout 40m ${TEST_RUN:+-run "$TEST_RUN"} ./integration/... 2>&1 | tee "$RUN/integration.out"
 

@@ -25,6 +25,7 @@ type fakeLedger struct {
 	panicOn  string
 	commit   bool         // writes report Committed when Wait is set
 	nums     *fakeNumbers // numbers chaincode state (numbers_fake_test.go), made on first use
+	dvp      *fakeDvP     // settlement and htlc state (settlements_fake_test.go), made on first use
 }
 
 func newFake() *fakeLedger {

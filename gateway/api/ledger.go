@@ -54,6 +54,10 @@ type Ledger interface {
 
 	// NumbersLedger serves the number-transfer routes (channel numbers).
 	NumbersLedger
+	// SettlementsLedger serves the escrow routes (settlement contract, channel market).
+	SettlementsLedger
+	// HTLCLedger serves the HTLC routes (htlc contract, channels market and payments).
+	HTLCLedger
 }
 
 // Write carries what every write needs besides its arguments.

@@ -48,6 +48,14 @@ type Config struct {
 	// CommitTimeout bounds ?wait=commit (default 30 s); after it the answer is 202 with the
 	// transaction id.
 	CommitTimeout time.Duration
+	// Console serves the web console at GET / and its assets at GET /console/*; nil serves none.
+	// Neither it nor WatcherProxy is part of the REST contract (openapi.json).
+	Console http.Handler
+	// WatcherProxy serves /watcher/* (the price watcher's API on the console's origin); nil
+	// serves none.
+	WatcherProxy http.Handler
+	// Swaps runs the swap routes (/v1/swaps); nil answers them 503.
+	Swaps Swapper
 }
 
 // Server holds the handlers' dependencies.
@@ -64,6 +72,9 @@ type Server struct {
 	reqTO   time.Duration
 	commitT time.Duration
 	instr   *instrumentCache
+	console http.Handler // web console, outside the routing table
+	watcher http.Handler // watcher proxy, outside the routing table
+	swaps   Swapper
 }
 
 // New checks cfg and builds the HTTP handler of the gateway.
@@ -89,8 +100,9 @@ func newServer(cfg Config) (*Server, error) {
 	s := &Server{
 		ledger: cfg.Ledger, keys: cfg.Keys, org: cfg.Org, mspID: msp, log: cfg.Logger,
 		reg: cfg.Registry, stream: cfg.Stream, maxBody: cfg.MaxBody,
-		reqTO: cfg.RequestTimeout, commitT: cfg.CommitTimeout,
+		reqTO: cfg.RequestTimeout, commitT: cfg.CommitTimeout, swaps: cfg.Swaps,
 	}
+	s.console, s.watcher = cfg.Console, cfg.WatcherProxy
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -170,6 +182,24 @@ var routes = []route{
 	{http.MethodGet, "/v1/numbers/:number/transfers/customer", false, (*Server).customerData},
 	{http.MethodDelete, "/v1/numbers/:number/transfers/customer", false, (*Server).eraseCustomer},
 	{http.MethodGet, "/v1/numbers/:number/transfers/customer/hash", false, (*Server).customerDataHash},
+
+	// DvP escrow agreements (settlements.go), HTLCs (htlcs.go) and swaps (swaps.go).
+	{http.MethodPost, "/v1/settlements", false, (*Server).proposeSettlement},
+	{http.MethodGet, "/v1/settlements", false, (*Server).listSettlements},
+	{http.MethodGet, "/v1/settlements/:id", false, (*Server).getSettlement},
+	{http.MethodPost, "/v1/settlements/:id/affirm", false, (*Server).affirmSettlement},
+	{http.MethodPost, "/v1/settlements/:id/fund", false, (*Server).fundSettlement},
+	{http.MethodPost, "/v1/settlements/:id/approve", false, (*Server).approveSettlement},
+	{http.MethodPost, "/v1/settlements/:id/cancel", false, (*Server).cancelSettlement},
+	{http.MethodPost, "/v1/settlements/:id/expire", false, (*Server).expireSettlement},
+	{http.MethodPost, "/v1/htlcs", false, (*Server).lockHTLC},
+	{http.MethodGet, "/v1/htlcs/:id", false, (*Server).getHTLC},
+	{http.MethodPost, "/v1/htlcs/:id/claim", false, (*Server).claimHTLC},
+	{http.MethodPost, "/v1/htlcs/:id/refund", false, (*Server).refundHTLC},
+	{http.MethodPost, "/v1/swaps", false, (*Server).startSwap},
+	{http.MethodGet, "/v1/swaps", false, (*Server).listSwaps},
+	{http.MethodGet, "/v1/swaps/:id", false, (*Server).getSwap},
+	{http.MethodPost, "/v1/swaps/:id/accept", false, (*Server).acceptSwap},
 }
 
 func (s *Server) router() *gin.Engine {
@@ -186,6 +216,18 @@ func (s *Server) router() *gin.Engine {
 		h := rt.handler
 		hs = append(hs, func(c *gin.Context) { h(s, c) })
 		r.Handle(rt.method, rt.path, hs...)
+	}
+	// The web console and the watcher proxy: outside the routing table (and the OpenAPI
+	// document); they authenticate nothing themselves (the page calls /v1 with the user's key,
+	// the watcher checks the key it is sent).
+	if s.console != nil {
+		for _, p := range []string{"/", "/console/*file"} {
+			r.GET(p, gin.WrapH(s.console))
+			r.HEAD(p, gin.WrapH(s.console))
+		}
+	}
+	if s.watcher != nil {
+		r.Any("/watcher/*path", gin.WrapH(s.watcher))
 	}
 	r.NoRoute(func(c *gin.Context) {
 		fail(c, NewError(CodeNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))

@@ -34,6 +34,9 @@ type Config struct {
 	Org       string // "org1", ... (this gateway's identity)
 	Channel   string // default "market"
 	Chaincode string // default "exchange"
+	// PaymentsChannel is the channel of the cash legs of swaps (default "payments"; the same
+	// chaincode as Channel serves it).
+	PaymentsChannel string
 	// NumbersChannel and NumbersChaincode locate the number-transfer chaincode (default
 	// "numbers" and "numbers"; see numbers.go).
 	NumbersChannel   string
@@ -50,26 +53,31 @@ type Config struct {
 
 // Client implements api.Ledger.
 type Client struct {
-	gw        *client.Gateway
-	network   *client.Network
-	contract  *client.Contract
-	version   *client.Contract
-	qscc      *client.Contract
-	numbers   *client.Contract // the numbers contract on the numbers channel
-	numQSCC   *client.Contract // qscc on the numbers channel
-	numChan   string
-	store     *Store
-	org       string
-	msp       string
-	channel   string
-	chaincode string
-	metrics   *api.Metrics
-	log       *slog.Logger
-	sub       fabnet.Submitter
-	mvcc      int
-	commitTO  time.Duration
-	locks     *keyedLocks
-	recent    *recentCommits // keys written lately, to tell peer lag from absence
+	gw       *client.Gateway
+	network  *client.Network
+	contract *client.Contract
+	version  *client.Contract
+	numbers  *client.Contract // the numbers contract on the numbers channel
+	numChan  string
+	// ledgers are the channels whose qscc a transaction status is looked up on, in order.
+	ledgers []ledgerQSCC
+	// The settlement contract (market), the htlc contract on each channel and the exchange
+	// contract on payments (accounts there), for settlements.go and swaps.go.
+	settlement *client.Contract
+	htlcs      map[string]*client.Contract // channel → htlc contract
+	exchanges  map[string]*client.Contract // channel → exchange contract
+	store      *Store
+	org        string
+	msp        string
+	channel    string
+	chaincode  string
+	metrics    *api.Metrics
+	log        *slog.Logger
+	sub        fabnet.Submitter
+	mvcc       int
+	commitTO   time.Duration
+	locks      *keyedLocks
+	recent     *recentCommits // keys written lately, to tell peer lag from absence
 
 	base   context.Context // background commits; canceled by Close
 	cancel context.CancelFunc
@@ -116,17 +124,26 @@ func New(cfg Config) (*Client, error) {
 	if cfg.NumbersChaincode == "" {
 		cfg.NumbersChaincode = "numbers"
 	}
+	if cfg.PaymentsChannel == "" {
+		cfg.PaymentsChannel = "payments"
+	}
 	network := cfg.Gateway.GetNetwork(cfg.Channel)
 	numNet := cfg.Gateway.GetNetwork(cfg.NumbersChannel)
+	payNet := cfg.Gateway.GetNetwork(cfg.PaymentsChannel)
 	base, cancel := context.WithCancel(context.Background())
 	return &Client{
+		settlement: network.GetContractWithName(cfg.Chaincode, "settlement"),
+		htlcs: map[string]*client.Contract{api.ChannelMarket: network.GetContractWithName(cfg.Chaincode, "htlc"),
+			api.ChannelPayments: payNet.GetContractWithName(cfg.Chaincode, "htlc")},
+		exchanges: map[string]*client.Contract{api.ChannelMarket: network.GetContractWithName(cfg.Chaincode, "exchange"),
+			api.ChannelPayments: payNet.GetContractWithName(cfg.Chaincode, "exchange")},
 		gw: cfg.Gateway, network: network,
 		contract: network.GetContractWithName(cfg.Chaincode, "exchange"),
 		version:  network.GetContractWithName(cfg.Chaincode, "version"),
-		qscc:     network.GetContract("qscc"),
 		numbers:  numNet.GetContractWithName(cfg.NumbersChaincode, "numbers"),
-		numQSCC:  numNet.GetContract("qscc"),
-		store:    cfg.Store, org: cfg.Org, msp: msp, channel: cfg.Channel, chaincode: cfg.Chaincode, numChan: cfg.NumbersChannel,
+		ledgers: []ledgerQSCC{{cfg.Channel, network.GetContract("qscc")},
+			{cfg.PaymentsChannel, payNet.GetContract("qscc")}, {cfg.NumbersChannel, numNet.GetContract("qscc")}},
+		store: cfg.Store, org: cfg.Org, msp: msp, channel: cfg.Channel, chaincode: cfg.Chaincode, numChan: cfg.NumbersChannel,
 		metrics: cfg.Metrics, log: cfg.Logger, sub: cfg.Submitter, mvcc: cfg.MVCCRetries,
 		commitTO: cfg.CommitTimeout, locks: newKeyedLocks(), recent: newRecentCommits(),
 		base: base, cancel: cancel, flights: map[string]*flight{}, txs: map[string]api.TxStatus{},

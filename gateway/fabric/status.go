@@ -48,13 +48,23 @@ func (c *Client) Transaction(ctx context.Context, txID string) (api.TxStatus, er
 	return st, nil
 }
 
+// ledgerQSCC is one channel's qscc, where transaction statuses are looked up.
+type ledgerQSCC struct {
+	channel string
+	qscc    *client.Contract
+}
+
 func (c *Client) ledgerStatus(ctx context.Context, txID string) (api.TxStatus, error) {
-	qscc, channel := c.qscc, c.channel
-	raw, err := c.evaluateQSCC(ctx, qscc, channel, "GetTransactionByID", txID)
-	if err != nil && notFound(err) && c.numQSCC != nil {
-		// Not on the market channel: a transaction of the numbers chaincode, perhaps.
-		qscc, channel = c.numQSCC, c.numChan
-		raw, err = c.evaluateQSCC(ctx, qscc, channel, "GetTransactionByID", txID)
+	// The market channel first, then payments (cash HTLCs), then numbers.
+	var raw []byte
+	var err error
+	var qscc *client.Contract
+	var channel string
+	for _, l := range c.ledgers {
+		qscc, channel = l.qscc, l.channel
+		if raw, err = c.evaluateQSCC(ctx, qscc, channel, "GetTransactionByID", txID); err == nil || !notFound(err) {
+			break
+		}
 	}
 	if err != nil {
 		if notFound(err) {

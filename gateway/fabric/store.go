@@ -36,6 +36,7 @@ type Store struct {
 var (
 	bucketKeys       = []byte("idempotency")
 	bucketSuperseded = []byte("superseded")
+	bucketSwaps      = []byte("swaps")
 )
 
 // OpenStore opens (or creates) the store at path and drops records older than maxAge (0 keeps
@@ -46,7 +47,7 @@ func OpenStore(path string, maxAge time.Duration) (*Store, error) {
 		return nil, fmt.Errorf("fabric: open store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketKeys, bucketSuperseded} {
+		for _, b := range [][]byte{bucketKeys, bucketSuperseded, bucketSwaps} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -122,4 +123,31 @@ func (s *Store) SupersededBy(txID string) string {
 		return nil
 	})
 	return next
+}
+
+// PutSwap stores the record of swap id (JSON, see swaps.go); it is on disk (fsynced) when
+// PutSwap returns. Swap records are never dropped by age.
+func (s *Store) PutSwap(id string, record []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSwaps).Put([]byte(id), record) })
+}
+
+// GetSwap returns the record of swap id, or nil.
+func (s *Store) GetSwap(id string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketSwaps).Get([]byte(id)); v != nil {
+			out = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EachSwap calls fn with every swap record, by id.
+func (s *Store) EachSwap(fn func(id string, record []byte) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSwaps).ForEach(func(k, v []byte) error {
+			return fn(string(k), append([]byte(nil), v...))
+		})
+	})
 }

@@ -23,6 +23,10 @@ type call struct {
 	// worthIt, when set, sees the endorsed result first: false drops the transaction
 	// unsubmitted and submit returns errNotWorthIt (a Match that would do nothing).
 	worthIt func(result []byte) bool
+	// staleRetry: a CONFLICT or NOT_FOUND from the endorsement may come from a peer that has
+	// not committed another org's latest step yet (a settlement funded right after the other
+	// org affirmed it): endorse again a few times, 300 ms apart, before answering it.
+	staleRetry bool
 	// contract is the chaincode contract to call; nil means the exchange contract.
 	contract *client.Contract
 	// opts are extra proposal options (transient data, endorsing organizations). They may
@@ -239,6 +243,11 @@ func (c *Client) endorse(ctx context.Context, k call) (*client.Transaction, erro
 			// peer has not committed that block yet. Wait for it rather than answer 404.
 			c.log.Info("endorsement found nothing just written; waiting for the other peers", "function", k.fn, "key", k.lock)
 			if sleep(ctx, 200*time.Millisecond) {
+				continue
+			}
+		}
+		if k.staleRetry && (e.Code == api.CodeConflict || e.Code == api.CodeNotFound) && attempt < 3 && ctx.Err() == nil {
+			if sleep(ctx, 300*time.Millisecond) {
 				continue
 			}
 		}

@@ -36,6 +36,7 @@ type config struct {
 	RequestTimeout time.Duration `json:"requestTimeout"`
 	MaxBody        int64         `json:"maxBody"`
 	LogLevel       string        `json:"logLevel"`
+	WatcherURL     string        `json:"watcherUrl"`
 }
 
 // fileConfig is the JSON file's shape: durations as Go duration strings ("1s").
@@ -70,6 +71,7 @@ func loadConfig(args []string, env func(string) (string, bool)) (*config, error)
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 0, "bound of other requests (default 15s)")
 	fs.Int64Var(&c.MaxBody, "max-body", 0, "largest request body in bytes (default 65536)")
 	fs.StringVar(&c.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
+	fs.StringVar(&c.WatcherURL, "watcher-url", "", "price watcher behind /watcher/ for the web console (default http://WATCHER_HOST:WATCHER_PORT of network.conf)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -181,6 +183,8 @@ func assign(c *config, name, v string) error {
 		return err
 	case "log-level":
 		c.LogLevel = v
+	case "watcher-url":
+		c.WatcherURL = v
 	}
 	return nil
 }
@@ -237,6 +241,12 @@ func (c *config) fill() error {
 	def(&c.Channel, "market")
 	def(&c.Chaincode, "exchange")
 	def(&c.LogLevel, "info")
+	if c.WatcherURL == "" {
+		c.WatcherURL = "http://127.0.0.1:8090"
+		if addr, err := nc.Addr("WATCHER"); err == nil {
+			c.WatcherURL = "http://" + addr
+		}
+	}
 	if c.MatchInterval == 0 {
 		c.MatchInterval = time.Second
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/fabmarket/fabmarket/gateway/api"
 	"github.com/fabmarket/fabmarket/gateway/auth"
+	"github.com/fabmarket/fabmarket/gateway/console"
 	"github.com/fabmarket/fabmarket/gateway/fabric"
 	"github.com/fabmarket/fabmarket/gateway/stream"
 	"github.com/fabmarket/fabmarket/internal/fabnet"
@@ -84,9 +85,24 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// The swap orchestrator resumes every unfinished swap of this gateway's store at once.
+	swaps := fabric.NewSwaps(ledger, fabric.SwapConfig{})
+	if n, err := swaps.Resume(); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("resumed unfinished swaps", "count", n)
+	}
+	web, err := console.New(console.Config{Org: cfg.Org, MSPID: cfg.MSPID})
+	if err != nil {
+		return err
+	}
+	watcherProxy, err := console.NewWatcherProxy(cfg.WatcherURL, log)
+	if err != nil {
+		return err
+	}
 	handler, err := api.New(api.Config{Ledger: ledger, Keys: keys, Org: cfg.Org, Logger: log, Registry: reg,
 		Metrics: metrics, Stream: streamer, MaxBody: cfg.MaxBody, RequestTimeout: cfg.RequestTimeout,
-		CommitTimeout: cfg.CommitTimeout})
+		CommitTimeout: cfg.CommitTimeout, Console: web, WatcherProxy: watcherProxy, Swaps: swaps})
 	if err != nil {
 		return err
 	}
@@ -108,7 +124,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log.Info("gateway listening", "addr", cfg.Listen, "peer", cfg.PeerEndpoint, "channel", cfg.Channel, "matchInterval", cfg.MatchInterval.String())
+	log.Info("gateway listening", "addr", cfg.Listen, "peer", cfg.PeerEndpoint, "channel", cfg.Channel, "matchInterval", cfg.MatchInterval.String(),
+		"console", "http://"+cfg.Listen+"/", "watcher", cfg.WatcherURL)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -124,6 +141,7 @@ func run() error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("shutdown", "error", err)
 	}
+	swaps.Close()
 	ledger.Close(sctx)
 	log.Info("stopped")
 	return nil

@@ -1,0 +1,324 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/fabmarket/fabmarket/chaincode/exchange/settle"
+	"github.com/fabmarket/fabmarket/chaincode/exchange/units"
+	"github.com/gin-gonic/gin"
+)
+
+// Channels of the exchange chaincode: shares live on market, cash on payments.
+const (
+	ChannelMarket   = "market"
+	ChannelPayments = "payments"
+)
+
+// HTLCLedger is what the HTLC routes (choreography: one step per request) need from the
+// exchange chaincode's htlc contract, on channel market (shares, amounts in lots) or payments
+// (cash, amounts in minor units). gateway/fabric implements it; tests use a fake.
+//
+// Errors follow [Ledger]: INVALID_ARGUMENT 400 (also a preimage that does not match),
+// FORBIDDEN 403, NOT_FOUND 404, CONFLICT 409 (closed, timelock passed or not reached, id
+// taken), INSUFFICIENT_FUNDS 422.
+type HTLCLedger interface {
+	// HTLC returns the HTLC id on channel (sender's and receiver's orgs, the Regulator).
+	HTLC(ctx context.Context, channel, id string) (settle.HTLC, error)
+	// LockHTLC locks r.Amount of r.Asset from the sender (an account of the caller's org).
+	LockHTLC(ctx context.Context, channel string, r LockRequest, w Write) (settle.HTLC, Receipt, error)
+	// ClaimHTLC releases the HTLC to the receiver against the preimage (the receiver's org).
+	ClaimHTLC(ctx context.Context, channel, id, preimage string, w Write) (settle.HTLC, Receipt, error)
+	// RefundHTLC returns the HTLC to the sender after its timelock (either party's org).
+	RefundHTLC(ctx context.Context, channel, id string, w Write) (settle.HTLC, Receipt, error)
+}
+
+// LockRequest is an HTLC lock in chaincode units. HTLCID is optional (the chaincode uses the
+// transaction id).
+type LockRequest struct {
+	HTLCID   string
+	Asset    string
+	Amount   int64
+	Sender   string
+	Receiver string
+	Hashlock string
+	Timelock time.Time
+}
+
+// Request and response bodies of the HTLC routes.
+type (
+	lockBody struct {
+		HTLCID   string `json:"htlcId,omitempty"`
+		Channel  string `json:"channel,omitempty"`
+		Asset    string `json:"asset"`
+		Amount   string `json:"amount"`
+		Sender   string `json:"sender"`
+		Receiver string `json:"receiver"`
+		Hashlock string `json:"hashlock"`
+		Timelock string `json:"timelock"`
+	}
+	claimBody struct {
+		Preimage string `json:"preimage"`
+	}
+	htlcJSON struct {
+		HTLCID      string        `json:"htlcId"`
+		Channel     string        `json:"channel"`
+		Status      string        `json:"status"`
+		Asset       string        `json:"asset"`
+		Amount      string        `json:"amount"`
+		Sender      string        `json:"sender"`
+		SenderOrg   string        `json:"senderOrg"`
+		Receiver    string        `json:"receiver"`
+		ReceiverOrg string        `json:"receiverOrg"`
+		Hashlock    string        `json:"hashlock"`
+		Timelock    string        `json:"timelock"`
+		Preimage    string        `json:"preimage,omitempty"`
+		Messages    []messageJSON `json:"messages"`
+		TxID        string        `json:"txId,omitempty"`
+		TxStatus    string        `json:"txStatus,omitempty"`
+	}
+)
+
+// ChannelOfAsset is the default channel of an HTLC on asset: a currency is cash on payments,
+// anything else an instrument's shares on market.
+func ChannelOfAsset(asset string) string {
+	if units.IsCurrency(asset) {
+		return ChannelPayments
+	}
+	return ChannelMarket
+}
+
+// htlcAmount renders an HTLC amount: cash in the currency's decimals, shares in the
+// instrument's lots.
+func (s *Server) htlcAmount(ctx context.Context, asset string, amount int64) (string, error) {
+	if units.IsCurrency(asset) {
+		return fmtCash(amount, asset), nil
+	}
+	in, err := s.instr.get(ctx, asset)
+	if err != nil {
+		return "", err
+	}
+	return fmtUnits(amount, in.LotSize), nil
+}
+
+func (s *Server) htlcOut(ctx context.Context, channel string, h settle.HTLC) (htlcJSON, error) {
+	amount, err := s.htlcAmount(ctx, h.Asset, h.Amount)
+	if err != nil {
+		return htlcJSON{}, err
+	}
+	return htlcJSON{
+		HTLCID: h.ID, Channel: channel, Status: string(h.Status), Asset: h.Asset, Amount: amount,
+		Sender: h.Sender.Account, SenderOrg: h.Sender.Org, Receiver: h.Receiver.Account, ReceiverOrg: h.Receiver.Org,
+		Hashlock: h.Hashlock, Timelock: h.Timelock.UTC().Format(time.RFC3339Nano), Preimage: h.Preimage,
+		Messages: messagesOut(h.Messages),
+	}, nil
+}
+
+// channelParam reads ?channel= ("" when absent).
+func channelParam(c *gin.Context) (string, error) {
+	switch ch := c.Query("channel"); ch {
+	case "", ChannelMarket, ChannelPayments:
+		return ch, nil
+	}
+	return "", NewError(CodeInvalidArgument, "parameter channel: market or payments")
+}
+
+// findHTLC loads the HTLC of the path on ?channel=, or, without it, on market and then on
+// payments.
+func (s *Server) findHTLC(c *gin.Context) (string, settle.HTLC, error) {
+	id := c.Param("id")
+	ch, err := channelParam(c)
+	if err != nil {
+		return "", settle.HTLC{}, err
+	}
+	if !settlementIDRE.MatchString(id) {
+		return "", settle.HTLC{}, NewError(CodeNotFound, "htlc %q not found", id)
+	}
+	ctx := c.Request.Context()
+	if ch != "" {
+		h, err := s.ledger.HTLC(ctx, ch, id)
+		return ch, h, err
+	}
+	h, err := s.ledger.HTLC(ctx, ChannelMarket, id)
+	if err == nil {
+		return ChannelMarket, h, nil
+	}
+	if asError(err).Code != CodeNotFound {
+		return "", settle.HTLC{}, err
+	}
+	h, err = s.ledger.HTLC(ctx, ChannelPayments, id)
+	if err != nil && asError(err).Code == CodeNotFound {
+		return "", settle.HTLC{}, NewError(CodeNotFound, "htlc %s exists on neither market nor payments", id)
+	}
+	return ChannelPayments, h, err
+}
+
+func (s *Server) getHTLC(c *gin.Context) {
+	ch, h, err := s.findHTLC(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out, err := s.htlcOut(c.Request.Context(), ch, h)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// lockHTLC validates the lock: the channel defaults to the asset's (currency: payments,
+// instrument: market) and must agree with it; amounts are decimal strings (cash in the
+// currency's decimals, shares in multiples of the lot size).
+func (s *Server) lockHTLC(c *gin.Context) {
+	var b lockBody
+	if err := decodeJSON(c, &b); err != nil {
+		fail(c, err)
+		return
+	}
+	if b.HTLCID != "" && !settlementIDRE.MatchString(b.HTLCID) {
+		fail(c, NewError(CodeInvalidArgument, "field htlcId: 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit"))
+		return
+	}
+	if b.Asset == "" {
+		fail(c, NewError(CodeInvalidArgument, "field asset: required"))
+		return
+	}
+	want := ChannelOfAsset(b.Asset)
+	switch b.Channel {
+	case "":
+		b.Channel = want
+	case ChannelMarket, ChannelPayments:
+		if b.Channel != want {
+			fail(c, NewError(CodeInvalidArgument, "field channel: %s locks %s; %s belongs on %s", b.Channel,
+				map[string]string{ChannelMarket: "shares", ChannelPayments: "cash"}[b.Channel], b.Asset, want))
+			return
+		}
+	default:
+		fail(c, NewError(CodeInvalidArgument, "field channel: market or payments"))
+		return
+	}
+	r := LockRequest{HTLCID: b.HTLCID, Asset: b.Asset, Sender: b.Sender, Receiver: b.Receiver}
+	var err error
+	if b.Channel == ChannelPayments {
+		r.Amount, err = cash("amount", b.Amount, b.Asset)
+	} else if err = checkSymbol("asset", b.Asset); err == nil {
+		var in Instrument
+		if in, err = s.instr.get(c.Request.Context(), b.Asset); err == nil {
+			r.Amount, err = positive("amount", b.Amount, in.LotSize, "lot")
+		}
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	for _, f := range []struct{ name, v string }{{"sender", b.Sender}, {"receiver", b.Receiver}} {
+		if err := checkID(f.name, f.v); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	if b.Sender == b.Receiver {
+		fail(c, NewError(CodeInvalidArgument, "field receiver: must differ from sender"))
+		return
+	}
+	if r.Hashlock, err = settle.ParseHashlock(b.Hashlock); err != nil {
+		fail(c, NewError(CodeInvalidArgument, "field hashlock: 64 hexadecimal characters (SHA-256 of the preimage)"))
+		return
+	}
+	if b.Timelock == "" {
+		fail(c, NewError(CodeInvalidArgument, "field timelock: required"))
+		return
+	}
+	if r.Timelock, err = rfc3339("timelock", b.Timelock); err != nil {
+		fail(c, err)
+		return
+	}
+	if !r.Timelock.After(time.Now()) {
+		fail(c, NewError(CodeInvalidArgument, "field timelock: must be in the future"))
+		return
+	}
+	if r.Timelock.Sub(time.Now()) > settle.MaxTimelock {
+		fail(c, NewError(CodeInvalidArgument, "field timelock: at most %s ahead", settle.MaxTimelock))
+		return
+	}
+	w, ctx, cancel, err := s.begin(c, b)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	defer cancel()
+	h, rc, err := s.ledger.LockHTLC(ctx, b.Channel, r, w)
+	setTx(c, rc.TxID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out, err := s.htlcOut(ctx, b.Channel, h)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out.TxID, out.TxStatus = rc.TxID, txState(rc)
+	c.JSON(writeStatus(rc, true), out)
+}
+
+func (s *Server) claimHTLC(c *gin.Context)  { s.htlcStep(c, true) }
+func (s *Server) refundHTLC(c *gin.Context) { s.htlcStep(c, false) }
+
+// htlcStep claims (with {"preimage"}) or refunds the HTLC of the path.
+func (s *Server) htlcStep(c *gin.Context, claim bool) {
+	var body any
+	var cb claimBody
+	if claim {
+		if err := decodeJSON(c, &cb); err != nil {
+			fail(c, err)
+			return
+		}
+		if _, err := settle.ParsePreimage(cb.Preimage); err != nil {
+			fail(c, NewError(CodeInvalidArgument, "field preimage: 64 hexadecimal characters (32 bytes)"))
+			return
+		}
+		body = cb
+	} else {
+		var b emptyBody
+		if err := decodeOptional(c, &b); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	ch, h, err := s.findHTLC(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	w, ctx, cancel, err := s.begin(c, body)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	defer cancel()
+	var n settle.HTLC
+	var rc Receipt
+	if claim {
+		n, rc, err = s.ledger.ClaimHTLC(ctx, ch, h.ID, cb.Preimage, w)
+	} else {
+		n, rc, err = s.ledger.RefundHTLC(ctx, ch, h.ID, w)
+	}
+	setTx(c, rc.TxID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if n.ID == "" {
+		n = h
+	}
+	out, err := s.htlcOut(ctx, ch, n)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out.TxID, out.TxStatus = rc.TxID, txState(rc)
+	c.JSON(writeStatus(rc, false), out)
+}
