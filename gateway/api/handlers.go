@@ -176,122 +176,109 @@ func (s *Server) canSee(ownerMSP string) bool {
 
 // ---- instruments
 
-func (s *Server) createInstrument(c *gin.Context) {
+func (s *Server) createInstrument(c *gin.Context) error {
 	var b instrumentBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if err := checkSymbol("symbol", b.Symbol); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if !units.IsCurrency(b.Currency) {
-		fail(c, NewError(CodeInvalidArgument, "field currency: must be one of %v", units.Currencies()))
-		return
+		return NewError(CodeInvalidArgument, "field currency: must be one of %v", units.Currencies())
 	}
 	for _, f := range []struct{ name, v string }{{"tickSize", b.TickSize}, {"lotSize", b.LotSize}} {
 		if f.v == "" {
-			fail(c, NewError(CodeInvalidArgument, "field %s: required", f.name))
-			return
+			return NewError(CodeInvalidArgument, "field %s: required", f.name)
 		}
 		if err := units.ParseUnit(f.v); err != nil {
-			fail(c, NewError(CodeInvalidArgument, "field %s: must be a positive decimal string such as \"0.01\"", f.name))
-			return
+			return NewError(CodeInvalidArgument, "field %s: must be a positive decimal string such as \"0.01\"", f.name)
 		}
 	}
 	if _, err := units.CashPerLotTick(b.TickSize, b.LotSize, b.Currency); err != nil {
-		fail(c, NewError(CodeInvalidArgument, "tickSize × lotSize must be a whole number of minor units of %s", b.Currency))
-		return
+		return NewError(CodeInvalidArgument, "tickSize × lotSize must be a whole number of minor units of %s", b.Currency)
 	}
 	switch b.Algorithm {
 	case "":
 		b.Algorithm = "FIFO"
 	case "FIFO", "PRO_RATA":
 	default:
-		fail(c, NewError(CodeInvalidArgument, "field algorithm: FIFO or PRO_RATA"))
-		return
+		return NewError(CodeInvalidArgument, "field algorithm: FIFO or PRO_RATA")
 	}
 	if s.org != "regulator" {
-		fail(c, NewError(CodeForbidden, "only the Regulator lists instruments"))
-		return
+		return NewError(CodeForbidden, "only the Regulator lists instruments")
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	in, r, err := s.ledger.CreateInstrument(ctx, Instrument{Symbol: b.Symbol, Currency: b.Currency, TickSize: b.TickSize, LotSize: b.LotSize, Algorithm: b.Algorithm}, w)
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out := instrumentOut(in)
 	out.TxID = r.TxID
 	c.JSON(writeStatus(r, true), out)
+	return nil
 }
 
 func instrumentOut(in Instrument) instrumentJSON {
 	return instrumentJSON{Symbol: in.Symbol, Currency: in.Currency, TickSize: in.TickSize, LotSize: in.LotSize, Algorithm: in.Algorithm}
 }
 
-func (s *Server) listInstruments(c *gin.Context) {
+func (s *Server) listInstruments(c *gin.Context) error {
 	ins, err := s.ledger.Instruments(c.Request.Context())
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out := make([]instrumentJSON, 0, len(ins))
 	for _, in := range ins {
 		out = append(out, instrumentOut(in))
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) getInstrument(c *gin.Context) {
+func (s *Server) getInstrument(c *gin.Context) error {
 	sym := c.Param("symbol")
 	if err := checkSymbol("symbol", sym); err != nil {
-		fail(c, NewError(CodeNotFound, "instrument %q not found", sym))
-		return
+		return NewError(CodeNotFound, "instrument %q not found", sym)
 	}
 	in, err := s.instr.get(c.Request.Context(), sym)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, instrumentOut(in))
+	return nil
 }
 
 // ---- accounts
 
-func (s *Server) openAccount(c *gin.Context) {
+func (s *Server) openAccount(c *gin.Context) error {
 	var b accountBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if err := checkID("id", b.ID); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	a, r, err := s.ledger.OpenAccount(ctx, b.ID, w)
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if a.Org == "" {
 		a.Org = s.mspID
 	}
 	c.JSON(writeStatus(r, true), accountJSON{ID: a.ID, Org: a.Org, TxID: r.TxID})
+	return nil
 }
 
 // account loads an account the caller may see: 404 when unknown, 403 when another org's.
@@ -309,12 +296,11 @@ func (s *Server) account(ctx context.Context, id string) (Account, error) {
 	return a, nil
 }
 
-func (s *Server) getAccount(c *gin.Context) {
+func (s *Server) getAccount(c *gin.Context) error {
 	ctx := c.Request.Context()
 	a, err := s.account(ctx, c.Param("id"))
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out := accountJSON{ID: a.ID, Org: a.Org, Balances: map[string]balanceJSON{}}
 	for asset, bal := range a.Balances {
@@ -324,23 +310,22 @@ func (s *Server) getAccount(c *gin.Context) {
 		}
 		in, err := s.instr.get(ctx, asset)
 		if err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		out.Balances[asset] = balanceJSON{fmtUnits(bal.Available, in.LotSize), fmtUnits(bal.Reserved, in.LotSize)}
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) deposit(c *gin.Context)  { s.move(c, true) }
-func (s *Server) withdraw(c *gin.Context) { s.move(c, false) }
+func (s *Server) deposit(c *gin.Context) error  { return s.move(c, true) }
+func (s *Server) withdraw(c *gin.Context) error { return s.move(c, false) }
 
 // move converts {"asset","amount"}: a currency in minor units, an instrument in lots.
-func (s *Server) move(c *gin.Context, deposit bool) {
+func (s *Server) move(c *gin.Context, deposit bool) error {
 	var b movementBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	m := Movement{Account: c.Param("id"), Asset: b.Asset}
 	var err error
@@ -358,17 +343,14 @@ func (s *Server) move(c *gin.Context, deposit bool) {
 		err = NewError(CodeInvalidArgument, "field asset: a currency (%v) or an instrument symbol", units.Currencies())
 	}
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if _, err := s.account(c.Request.Context(), m.Account); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	var r Receipt
@@ -379,10 +361,10 @@ func (s *Server) move(c *gin.Context, deposit bool) {
 	}
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(writeStatus(r, false), gin.H{"account": m.Account, "asset": b.Asset, "amount": b.Amount, "txId": r.TxID, "status": txState(r)})
+	return nil
 }
 
 // ---- orders
@@ -463,36 +445,30 @@ func orderRequest(b orderBody, in Instrument, now time.Time) (OrderRequest, erro
 	return o, nil
 }
 
-func (s *Server) placeOrder(c *gin.Context) {
+func (s *Server) placeOrder(c *gin.Context) error {
 	var b orderBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	for _, f := range []struct{ name, v string }{{"clientOrderId", b.ClientOrderID}, {"account", b.Account}} {
 		if err := checkID(f.name, f.v); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	if err := checkSymbol("symbol", b.Symbol); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	in, err := s.instr.get(c.Request.Context(), b.Symbol)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	o, err := orderRequest(b, in, time.Now())
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	implicit := w.IdempotencyKey == ""
@@ -506,8 +482,7 @@ func (s *Server) placeOrder(c *gin.Context) {
 		if e := asError(err); implicit && e.Code == CodeIdempotencyReuse {
 			err = NewError(CodeConflict, "clientOrderId %s of account %s is already used by an order with other terms", b.ClientOrderID, b.Account)
 		}
-		fail(c, err)
-		return
+		return err
 	}
 	if ord.TxID == "" {
 		ord.TxID = r.TxID
@@ -515,6 +490,7 @@ func (s *Server) placeOrder(c *gin.Context) {
 	out := orderOut(ord, in)
 	out.TxID = r.TxID
 	c.JSON(writeStatus(r, true), out)
+	return nil
 }
 
 func orderOut(o Order, in Instrument) orderJSON {
@@ -559,125 +535,111 @@ func (s *Server) order(ctx context.Context, id string) (Order, Instrument, error
 	return o, in, err
 }
 
-func (s *Server) getOrder(c *gin.Context) {
+func (s *Server) getOrder(c *gin.Context) error {
 	o, in, err := s.order(c.Request.Context(), c.Param("orderId"))
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, orderOut(o, in))
+	return nil
 }
 
 var statuses = map[string]bool{"NEW": true, "PARTIALLY_FILLED": true, "FILLED": true, "CANCELED": true, "EXPIRED": true, "REJECTED": true}
 
-func (s *Server) listOrders(c *gin.Context) {
+func (s *Server) listOrders(c *gin.Context) error {
 	ctx := c.Request.Context()
 	f := OrderFilter{Account: c.Query("account"), Symbol: c.Query("symbol"), Status: c.Query("status")}
 	if f.Account == "" {
-		fail(c, NewError(CodeInvalidArgument, "parameter account: required"))
-		return
+		return NewError(CodeInvalidArgument, "parameter account: required")
 	}
 	if f.Status != "" && !statuses[f.Status] {
-		fail(c, NewError(CodeInvalidArgument, "parameter status: one of NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED, REJECTED"))
-		return
+		return NewError(CodeInvalidArgument, "parameter status: one of NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED, REJECTED")
 	}
 	if f.Symbol != "" {
 		if err := checkSymbol("symbol", f.Symbol); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		if _, err := s.instr.get(ctx, f.Symbol); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	if f.Account != "" {
 		if _, err := s.account(ctx, f.Account); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	os, err := s.ledger.Orders(ctx, f)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out := make([]orderJSON, 0, len(os))
 	for _, o := range os {
 		in, err := s.instr.get(ctx, o.Symbol)
 		if err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		out = append(out, orderOut(o, in))
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) cancelOrder(c *gin.Context) {
+func (s *Server) cancelOrder(c *gin.Context) error {
 	id := c.Param("orderId")
 	o, _, err := s.order(c.Request.Context(), id)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	w, ctx, cancel, err := s.begin(c, nil)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	r, err := s.ledger.CancelOrder(ctx, o, w)
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(writeStatus(r, false), gin.H{"orderId": id, "request": "CANCEL", "txId": r.TxID, "status": txState(r)})
+	return nil
 }
 
-func (s *Server) replaceOrder(c *gin.Context) {
+func (s *Server) replaceOrder(c *gin.Context) error {
 	var b replaceBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if b.Quantity == "" && b.Price == "" {
-		fail(c, NewError(CodeInvalidArgument, "quantity or price: at least one is required"))
-		return
+		return NewError(CodeInvalidArgument, "quantity or price: at least one is required")
 	}
 	id := c.Param("orderId")
 	o, in, err := s.order(c.Request.Context(), id)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	var qty, price int64
 	if b.Quantity != "" {
 		if qty, err = positive("quantity", b.Quantity, in.LotSize, "lot"); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	if b.Price != "" {
 		if price, err = positive("price", b.Price, in.TickSize, "tick"); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	r, err := s.ledger.ReplaceOrder(ctx, o, qty, price, w)
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(writeStatus(r, false), gin.H{"orderId": id, "request": "REPLACE", "txId": r.TxID, "status": txState(r)})
+	return nil
 }
 
 // ---- market data
@@ -695,29 +657,26 @@ func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-func (s *Server) orderBook(c *gin.Context) {
+func (s *Server) orderBook(c *gin.Context) error {
 	ctx := c.Request.Context()
 	sym := c.Param("symbol")
 	depth, err := intParam(c, "depth", 10, 1, 1000)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if checkSymbol("symbol", sym) != nil {
-		fail(c, NewError(CodeNotFound, "instrument %q not found", sym))
-		return
+		return NewError(CodeNotFound, "instrument %q not found", sym)
 	}
 	in, err := s.instr.get(ctx, sym)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	b, err := s.ledger.OrderBook(ctx, sym, depth)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, bookOut(sym, b, in, depth))
+	return nil
 }
 
 func bookOut(sym string, b Book, in Instrument, depth int) bookJSON {
@@ -734,38 +693,34 @@ func bookOut(sym string, b Book, in Instrument, depth int) bookJSON {
 	return bookJSON{Symbol: sym, Bids: conv(b.Bids), Asks: conv(b.Asks)}
 }
 
-func (s *Server) trades(c *gin.Context) {
+func (s *Server) trades(c *gin.Context) error {
 	ctx := c.Request.Context()
 	sym := c.Query("symbol")
 	if err := checkSymbol("symbol", sym); err != nil {
-		fail(c, NewError(CodeInvalidArgument, "parameter symbol: %s", asError(err).Message))
-		return
+		return NewError(CodeInvalidArgument, "parameter symbol: %s", asError(err).Message)
 	}
 	limit, err := intParam(c, "limit", 100, 1, 1000)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	after := c.Query("after")
 	if after != "" && checkID("after", after) != nil {
-		fail(c, NewError(CodeInvalidArgument, "parameter after: a trade id"))
-		return
+		return NewError(CodeInvalidArgument, "parameter after: a trade id")
 	}
 	in, err := s.instr.get(ctx, sym)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	ts, err := s.ledger.Trades(ctx, sym, after, limit)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out := make([]tradeJSON, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, tradeOut(t, in))
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 func tradeOut(t Trade, in Instrument) tradeJSON {
@@ -776,16 +731,14 @@ func tradeOut(t Trade, in Instrument) tradeJSON {
 
 // ---- transactions and admin
 
-func (s *Server) transaction(c *gin.Context) {
+func (s *Server) transaction(c *gin.Context) error {
 	id := c.Param("txId")
 	if !txIDRE.MatchString(id) {
-		fail(c, NewError(CodeInvalidArgument, "txId: 64 lower-case hex digits"))
-		return
+		return NewError(CodeInvalidArgument, "txId: 64 lower-case hex digits")
 	}
 	st, err := s.ledger.Transaction(c.Request.Context(), id)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out := txJSON{TxID: id, Status: st.Status, ValidationCode: st.ValidationCode, SupersededBy: st.SupersededBy}
 	if st.Status != TxPending {
@@ -793,29 +746,27 @@ func (s *Server) transaction(c *gin.Context) {
 		out.BlockNumber = &n
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) match(c *gin.Context) {
+func (s *Server) match(c *gin.Context) error {
 	sym := c.Param("symbol")
 	if checkSymbol("symbol", sym) != nil {
-		fail(c, NewError(CodeNotFound, "instrument %q not found", sym))
-		return
+		return NewError(CodeNotFound, "instrument %q not found", sym)
 	}
 	if _, err := s.instr.get(c.Request.Context(), sym); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	w, ctx, cancel, err := s.begin(c, nil)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	m, r, err := s.ledger.Match(ctx, sym, w)
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(writeStatus(r, false), gin.H{"symbol": sym, "trades": m.Trades, "txId": r.TxID, "status": txState(r)})
+	return nil
 }

@@ -154,36 +154,32 @@ func (s *Server) findHTLC(c *gin.Context) (string, settle.HTLC, error) {
 	return ChannelPayments, h, err
 }
 
-func (s *Server) getHTLC(c *gin.Context) {
+func (s *Server) getHTLC(c *gin.Context) error {
 	ch, h, err := s.findHTLC(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out, err := s.htlcOut(c.Request.Context(), ch, h)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 // lockHTLC validates the lock: the channel defaults to the asset's (currency: payments,
 // instrument: market) and must agree with it; amounts are decimal strings (cash in the
 // currency's decimals, shares in multiples of the lot size).
-func (s *Server) lockHTLC(c *gin.Context) {
+func (s *Server) lockHTLC(c *gin.Context) error {
 	var b lockBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if b.HTLCID != "" && !settlementIDRE.MatchString(b.HTLCID) {
-		fail(c, NewError(CodeInvalidArgument, "field htlcId: 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit"))
-		return
+		return NewError(CodeInvalidArgument, "field htlcId: 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
 	}
 	if b.Asset == "" {
-		fail(c, NewError(CodeInvalidArgument, "field asset: required"))
-		return
+		return NewError(CodeInvalidArgument, "field asset: required")
 	}
 	want := ChannelOfAsset(b.Asset)
 	switch b.Channel {
@@ -191,13 +187,11 @@ func (s *Server) lockHTLC(c *gin.Context) {
 		b.Channel = want
 	case ChannelMarket, ChannelPayments:
 		if b.Channel != want {
-			fail(c, NewError(CodeInvalidArgument, "field channel: %s locks %s; %s belongs on %s", b.Channel,
-				map[string]string{ChannelMarket: "shares", ChannelPayments: "cash"}[b.Channel], b.Asset, want))
-			return
+			return NewError(CodeInvalidArgument, "field channel: %s locks %s; %s belongs on %s", b.Channel,
+				map[string]string{ChannelMarket: "shares", ChannelPayments: "cash"}[b.Channel], b.Asset, want)
 		}
 	default:
-		fail(c, NewError(CodeInvalidArgument, "field channel: market or payments"))
-		return
+		return NewError(CodeInvalidArgument, "field channel: market or payments")
 	}
 	r := LockRequest{HTLCID: b.HTLCID, Asset: b.Asset, Sender: b.Sender, Receiver: b.Receiver}
 	var err error
@@ -210,93 +204,78 @@ func (s *Server) lockHTLC(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	for _, f := range []struct{ name, v string }{{"sender", b.Sender}, {"receiver", b.Receiver}} {
 		if err := checkID(f.name, f.v); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	if b.Sender == b.Receiver {
-		fail(c, NewError(CodeInvalidArgument, "field receiver: must differ from sender"))
-		return
+		return NewError(CodeInvalidArgument, "field receiver: must differ from sender")
 	}
 	if r.Hashlock, err = settle.ParseHashlock(b.Hashlock); err != nil {
-		fail(c, NewError(CodeInvalidArgument, "field hashlock: 64 hexadecimal characters (SHA-256 of the preimage)"))
-		return
+		return NewError(CodeInvalidArgument, "field hashlock: 64 hexadecimal characters (SHA-256 of the preimage)")
 	}
 	if b.Timelock == "" {
-		fail(c, NewError(CodeInvalidArgument, "field timelock: required"))
-		return
+		return NewError(CodeInvalidArgument, "field timelock: required")
 	}
 	if r.Timelock, err = rfc3339("timelock", b.Timelock); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if !r.Timelock.After(time.Now()) {
-		fail(c, NewError(CodeInvalidArgument, "field timelock: must be in the future"))
-		return
+		return NewError(CodeInvalidArgument, "field timelock: must be in the future")
 	}
 	if r.Timelock.Sub(time.Now()) > settle.MaxTimelock {
-		fail(c, NewError(CodeInvalidArgument, "field timelock: at most %s ahead", settle.MaxTimelock))
-		return
+		return NewError(CodeInvalidArgument, "field timelock: at most %s ahead", settle.MaxTimelock)
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	h, rc, err := s.ledger.LockHTLC(ctx, b.Channel, r, w)
 	setTx(c, rc.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out, err := s.htlcOut(ctx, b.Channel, h)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out.TxID, out.TxStatus = rc.TxID, txState(rc)
 	c.JSON(writeStatus(rc, true), out)
+	return nil
 }
 
-func (s *Server) claimHTLC(c *gin.Context)  { s.htlcStep(c, true) }
-func (s *Server) refundHTLC(c *gin.Context) { s.htlcStep(c, false) }
+func (s *Server) claimHTLC(c *gin.Context) error  { return s.htlcStep(c, true) }
+func (s *Server) refundHTLC(c *gin.Context) error { return s.htlcStep(c, false) }
 
 // htlcStep claims (with {"preimage"}) or refunds the HTLC of the path.
-func (s *Server) htlcStep(c *gin.Context, claim bool) {
+func (s *Server) htlcStep(c *gin.Context, claim bool) error {
 	var body any
 	var cb claimBody
 	if claim {
 		if err := decodeJSON(c, &cb); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		if _, err := settle.ParsePreimage(cb.Preimage); err != nil {
-			fail(c, NewError(CodeInvalidArgument, "field preimage: 64 hexadecimal characters (32 bytes)"))
-			return
+			return NewError(CodeInvalidArgument, "field preimage: 64 hexadecimal characters (32 bytes)")
 		}
 		body = cb
 	} else {
 		var b emptyBody
 		if err := decodeOptional(c, &b); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	ch, h, err := s.findHTLC(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	w, ctx, cancel, err := s.begin(c, body)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	var n settle.HTLC
@@ -308,17 +287,16 @@ func (s *Server) htlcStep(c *gin.Context, claim bool) {
 	}
 	setTx(c, rc.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if n.ID == "" {
 		n = h
 	}
 	out, err := s.htlcOut(ctx, ch, n)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out.TxID, out.TxStatus = rc.TxID, txState(rc)
 	c.JSON(writeStatus(rc, false), out)
+	return nil
 }

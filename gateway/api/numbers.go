@@ -292,323 +292,286 @@ func (s *Server) telcoOnly(what string) error {
 
 // ---- reads
 
-func (s *Server) getNumber(c *gin.Context) {
+func (s *Server) getNumber(c *gin.Context) error {
 	n, err := pathNumber(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	v, err := s.ledger.Number(c.Request.Context(), n)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, v)
+	return nil
 }
 
-func (s *Server) getTransfer(c *gin.Context) {
+func (s *Server) getTransfer(c *gin.Context) error {
 	n, err := pathNumber(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	v, err := s.ledger.CurrentTransfer(c.Request.Context(), n)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, v)
+	return nil
 }
 
-func (s *Server) numberHistory(c *gin.Context) {
+func (s *Server) numberHistory(c *gin.Context) error {
 	n, err := pathNumber(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	h, err := s.ledger.NumberHistory(c.Request.Context(), n)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if h == nil {
 		h = []NumberHistoryEntry{}
 	}
 	c.JSON(http.StatusOK, h)
+	return nil
 }
 
 // listTransfers is the Regulator's list: ?status=OPEN or ESCALATED (absent: both, up to
 // limit each, without paging), ?limit=1..1000 (default 100), ?bookmark= (with a status).
-func (s *Server) listTransfers(c *gin.Context) {
+func (s *Server) listTransfers(c *gin.Context) error {
 	status, bookmark := c.Query("status"), c.Query("bookmark")
 	switch status {
 	case "", string(porting.StatusOpen), string(porting.StatusEscalated):
 	default:
-		fail(c, NewError(CodeInvalidArgument, "parameter status: OPEN or ESCALATED"))
-		return
+		return NewError(CodeInvalidArgument, "parameter status: OPEN or ESCALATED")
 	}
 	limit, err := intParam(c, "limit", 100, 1, 1000)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if len(bookmark) > 1024 || (bookmark != "" && status == "") {
-		fail(c, NewError(CodeInvalidArgument, "parameter bookmark: at most 1024 characters, with a status"))
-		return
+		return NewError(CodeInvalidArgument, "parameter bookmark: at most 1024 characters, with a status")
 	}
 	if !s.isRegulator() {
-		fail(c, NewError(CodeForbidden, "only the Regulator lists transfers"))
-		return
+		return NewError(CodeForbidden, "only the Regulator lists transfers")
 	}
 	ctx := c.Request.Context()
 	if status != "" {
 		p, err := s.ledger.Transfers(ctx, status, limit, bookmark)
 		if err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		if p.Transfers == nil {
 			p.Transfers = []TransferInfo{}
 		}
 		p.Count = len(p.Transfers)
 		c.JSON(http.StatusOK, p)
-		return
+		return nil
 	}
 	out := TransferPage{Transfers: []TransferInfo{}}
 	for _, st := range []string{string(porting.StatusOpen), string(porting.StatusEscalated)} {
 		p, err := s.ledger.Transfers(ctx, st, limit, "")
 		if err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		out.Transfers = append(out.Transfers, p.Transfers...)
 	}
 	out.Count = len(out.Transfers)
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) customerData(c *gin.Context) {
+func (s *Server) customerData(c *gin.Context) error {
 	n, err := pathNumber(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if err := s.telcoOnly("read customer data"); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	d, err := s.ledger.CustomerData(c.Request.Context(), n)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, d)
+	return nil
 }
 
-func (s *Server) customerDataHash(c *gin.Context) {
+func (s *Server) customerDataHash(c *gin.Context) error {
 	n, err := pathNumber(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	h, err := s.ledger.CustomerDataHash(c.Request.Context(), n)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, h)
+	return nil
 }
 
 // ---- writes
 
 // allocateNumber takes {"number","owner"} or {"first","last","owner"}.
-func (s *Server) allocateNumber(c *gin.Context) {
+func (s *Server) allocateNumber(c *gin.Context) error {
 	var b allocateBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	isRange := b.First != "" || b.Last != ""
 	switch {
 	case isRange && b.Number != "":
-		fail(c, NewError(CodeInvalidArgument, "field number: give either number or first and last"))
-		return
+		return NewError(CodeInvalidArgument, "field number: give either number or first and last")
 	case isRange:
 		if _, err := porting.NumberRange(b.First, b.Last); err != nil {
-			fail(c, portingError(err))
-			return
+			return portingError(err)
 		}
 	default:
 		if err := porting.ValidateNumber("number", b.Number); err != nil {
-			fail(c, portingError(err))
-			return
+			return portingError(err)
 		}
 	}
 	if err := porting.ValidateOwner("owner", b.Owner, numbersRoles); err != nil {
-		fail(c, portingError(err))
-		return
+		return portingError(err)
 	}
 	if !s.isRegulator() {
-		fail(c, NewError(CodeForbidden, "only the Regulator allocates numbers"))
-		return
+		return NewError(CodeForbidden, "only the Regulator allocates numbers")
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	if isRange {
 		res, r, err := s.ledger.AllocateRange(ctx, b.First, b.Last, b.Owner, w)
 		setTx(c, r.TxID)
 		if err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		c.JSON(writeStatus(r, true), rangeWriteJSON{RangeInfo: res, TxID: r.TxID})
-		return
+		return nil
 	}
 	v, r, err := s.ledger.AllocateNumber(ctx, b.Number, b.Owner, w)
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(writeStatus(r, true), numberWriteJSON{NumberInfo: v, TxID: r.TxID})
+	return nil
 }
 
-func (s *Server) issuePAC(c *gin.Context) {
+func (s *Server) issuePAC(c *gin.Context) error {
 	n, err := pathNumber(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	var b pacBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if err := porting.ValidatePACCode("pac", b.PAC); err != nil {
-		fail(c, portingError(err))
-		return
+		return portingError(err)
 	}
 	if err := s.telcoOnly("issue a porting authorisation code"); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	p, r, err := s.ledger.IssuePAC(ctx, n, b.PAC, w)
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(writeStatus(r, true), pacWriteJSON{PACInfo: p, TxID: r.TxID})
+	return nil
 }
 
-func (s *Server) revokePAC(c *gin.Context) {
+func (s *Server) revokePAC(c *gin.Context) error {
 	n, err := pathNumber(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	var b emptyBody
 	if err := decodeOptional(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if err := s.telcoOnly("revoke a porting authorisation code"); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	w, ctx, cancel, err := s.begin(c, nil)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	p, r, err := s.ledger.RevokePAC(ctx, n, w)
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(writeStatus(r, false), pacWriteJSON{PACInfo: p, TxID: r.TxID})
+	return nil
 }
 
 // requestTransfer opens a transfer to this gateway's telco. The body's customer data goes to
 // the chaincode as transient data only; the handler never logs it.
-func (s *Server) requestTransfer(c *gin.Context) {
+func (s *Server) requestTransfer(c *gin.Context) error {
 	n, err := pathNumber(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	var b transferBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	// The chaincode's own checks of the customer object and the contract hash (the salt here
 	// is a placeholder; the ledger client draws the real one).
 	if _, _, err := porting.BuildCustomerRecord(n, "validation", b.Customer, b.ContractHash, make([]byte, porting.MinSaltBytes)); err != nil {
-		fail(c, portingError(err))
-		return
+		return portingError(err)
 	}
 	if len(b.PAC) > 256 {
-		fail(c, NewError(CodeInvalidArgument, "field pac: at most %d characters", porting.MaxPACLength))
-		return
+		return NewError(CodeInvalidArgument, "field pac: at most %d characters", porting.MaxPACLength)
 	}
 	if err := s.telcoOnly("request a transfer"); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	num, err := s.ledger.Number(c.Request.Context(), n)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	// The owner names the endorsers. A second open request is the chaincode's CONFLICT (409),
 	// not checked here, so that a retry with the same Idempotency-Key replays the first one.
 	if num.Owner == s.mspID {
-		fail(c, NewError(CodeFailedPrecond, "%s already owns %s", s.mspID, n))
-		return
+		return NewError(CodeFailedPrecond, "%s already owns %s", s.mspID, n)
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	t, r, err := s.ledger.RequestTransfer(ctx, TransferRequest{Number: n, Owner: num.Owner, Customer: b.Customer, ContractHash: b.ContractHash, PAC: b.PAC}, w)
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(writeStatus(r, true), transferWriteJSON{TransferInfo: t, TxID: r.TxID})
+	return nil
 }
 
-func (s *Server) confirmTransfer(c *gin.Context)  { s.transferStep(c, StepConfirm) }
-func (s *Server) rejectTransfer(c *gin.Context)   { s.transferStep(c, StepReject) }
-func (s *Server) cancelTransfer(c *gin.Context)   { s.transferStep(c, StepCancel) }
-func (s *Server) escalateTransfer(c *gin.Context) { s.transferStep(c, StepEscalate) }
-func (s *Server) resolveTransfer(c *gin.Context)  { s.transferStep(c, StepResolve) }
-func (s *Server) eraseCustomer(c *gin.Context)    { s.transferStep(c, StepErase) }
+func (s *Server) confirmTransfer(c *gin.Context) error  { return s.transferStep(c, StepConfirm) }
+func (s *Server) rejectTransfer(c *gin.Context) error   { return s.transferStep(c, StepReject) }
+func (s *Server) cancelTransfer(c *gin.Context) error   { return s.transferStep(c, StepCancel) }
+func (s *Server) escalateTransfer(c *gin.Context) error { return s.transferStep(c, StepEscalate) }
+func (s *Server) resolveTransfer(c *gin.Context) error  { return s.transferStep(c, StepResolve) }
+func (s *Server) eraseCustomer(c *gin.Context) error    { return s.transferStep(c, StepErase) }
 
 // transferStep decodes the body of action, checks the static role rules (the Regulator
 // resolves, the telcos do the rest; who among the telcos is the chaincode's call) and runs it.
-func (s *Server) transferStep(c *gin.Context, action string) {
+func (s *Server) transferStep(c *gin.Context, action string) error {
 	n, err := pathNumber(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	st := TransferStep{Number: n, Action: action}
 	var body any
@@ -616,56 +579,47 @@ func (s *Server) transferStep(c *gin.Context, action string) {
 	case StepReject, StepEscalate:
 		var b reasonBody
 		if err := decodeJSON(c, &b); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		if err := porting.ValidateReason("reason", b.Reason); err != nil {
-			fail(c, portingError(err))
-			return
+			return portingError(err)
 		}
 		st.Reason, body = b.Reason, b
 	case StepResolve:
 		var b resolveBody
 		if err := decodeJSON(c, &b); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		if _, err := porting.ParseDecision("decision", b.Decision); err != nil {
-			fail(c, portingError(err))
-			return
+			return portingError(err)
 		}
 		if err := porting.ValidateReason("reason", b.Reason); err != nil {
-			fail(c, portingError(err))
-			return
+			return portingError(err)
 		}
 		st.Reason, st.Decision, body = b.Reason, b.Decision, b
 	default:
 		var b emptyBody
 		if err := decodeOptional(c, &b); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	if action == StepResolve {
 		if !s.isRegulator() {
-			fail(c, NewError(CodeForbidden, "only the Regulator resolves transfers"))
-			return
+			return NewError(CodeForbidden, "only the Regulator resolves transfers")
 		}
 	} else if err := s.telcoOnly(action + " a transfer"); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	w, ctx, cancel, err := s.begin(c, body)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	res, r, err := s.ledger.TransferStep(ctx, st, w)
 	setTx(c, r.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(writeStatus(r, false), stepWriteJSON{StepInfo: res, TxID: r.TxID, TxStatus: txState(r)})
+	return nil
 }

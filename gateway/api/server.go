@@ -133,7 +133,7 @@ type route struct {
 	method  string
 	path    string // Gin syntax: /v1/orders/:orderId
 	public  bool   // no API key needed
-	handler func(*Server, *gin.Context)
+	handler func(*Server, *gin.Context) error
 }
 
 // routes is the routing table of the gateway.
@@ -214,7 +214,12 @@ func (s *Server) router() *gin.Engine {
 			hs = append(hs, s.authenticate(), s.limitBody())
 		}
 		h := rt.handler
-		hs = append(hs, func(c *gin.Context) { h(s, c) })
+		hs = append(hs, func(c *gin.Context) {
+			// A handler returns its failure; answering it is one place's job.
+			if err := h(s, c); err != nil {
+				fail(c, err)
+			}
+		})
 		r.Handle(rt.method, rt.path, hs...)
 	}
 	// The web console and the watcher proxy: outside the routing table (and the OpenAPI
@@ -238,29 +243,31 @@ func (s *Server) router() *gin.Engine {
 	return r
 }
 
-func (s *Server) healthz(c *gin.Context) {
+func (s *Server) healthz(c *gin.Context) error {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	return nil
 }
 
-func (s *Server) readyz(c *gin.Context) {
+func (s *Server) readyz(c *gin.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
 	if err := s.ledger.Ready(ctx); err != nil {
-		fail(c, NewError(CodeUnavailable, "peer not reachable: %v", err))
-		return
+		return NewError(CodeUnavailable, "peer not reachable: %v", err)
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "org": s.org})
+	return nil
 }
 
-func (s *Server) metricsHandler(c *gin.Context) {
+func (s *Server) metricsHandler(c *gin.Context) error {
 	promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP(c.Writer, c.Request)
+	return nil
 }
 
-func (s *Server) streamHandler(c *gin.Context) {
+func (s *Server) streamHandler(c *gin.Context) error {
 	if s.stream == nil {
-		fail(c, NewError(CodeUnavailable, "the stream is not configured"))
-		return
+		return NewError(CodeUnavailable, "the stream is not configured")
 	}
 	// The stream filters account-specific messages by the caller's org.
 	s.stream.ServeHTTP(c.Writer, c.Request.WithContext(WithCaller(c.Request.Context(), c.GetString(keyOrg))))
+	return nil
 }

@@ -179,140 +179,118 @@ func pathSettlement(c *gin.Context) (string, error) {
 
 // ---- reads
 
-func (s *Server) getSettlement(c *gin.Context) {
+func (s *Server) getSettlement(c *gin.Context) error {
 	id, err := pathSettlement(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	a, err := s.ledger.Settlement(ctx, id)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	in, err := s.instr.get(ctx, a.Symbol)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, settlementOut(a, in))
+	return nil
 }
 
-func (s *Server) listSettlements(c *gin.Context) {
+func (s *Server) listSettlements(c *gin.Context) error {
 	ctx := c.Request.Context()
 	account, status := c.Query("account"), c.Query("status")
 	if account == "" {
-		fail(c, NewError(CodeInvalidArgument, "parameter account: required"))
-		return
+		return NewError(CodeInvalidArgument, "parameter account: required")
 	}
 	if checkID("account", account) != nil {
-		fail(c, NewError(CodeInvalidArgument, "parameter account: an account id"))
-		return
+		return NewError(CodeInvalidArgument, "parameter account: an account id")
 	}
 	if status != "" && !settle.Status(status).Valid() {
-		fail(c, NewError(CodeInvalidArgument, "parameter status: one of PROPOSED, AFFIRMED, FUNDING, SETTLED, EXPIRED, CANCELLED"))
-		return
+		return NewError(CodeInvalidArgument, "parameter status: one of PROPOSED, AFFIRMED, FUNDING, SETTLED, EXPIRED, CANCELLED")
 	}
 	as, err := s.ledger.Settlements(ctx, account, status)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out := make([]settlementJSON, 0, len(as))
 	for _, a := range as {
 		in, err := s.instr.get(ctx, a.Symbol)
 		if err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		out = append(out, settlementOut(a, in))
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 // ---- writes
 
 // proposeSettlement validates and converts the terms with the instrument's sizes; who may
 // propose (the org of a party) is the chaincode's rule.
-func (s *Server) proposeSettlement(c *gin.Context) {
+func (s *Server) proposeSettlement(c *gin.Context) error {
 	var b settlementBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if b.SettlementID != "" && !settlementIDRE.MatchString(b.SettlementID) {
-		fail(c, NewError(CodeInvalidArgument, "field settlementId: 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit"))
-		return
+		return NewError(CodeInvalidArgument, "field settlementId: 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
 	}
 	for _, f := range []struct{ name, v string }{{"seller", b.Seller}, {"buyer", b.Buyer}} {
 		if err := checkID(f.name, f.v); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	if b.Seller == b.Buyer {
-		fail(c, NewError(CodeInvalidArgument, "field buyer: must differ from seller"))
-		return
+		return NewError(CodeInvalidArgument, "field buyer: must differ from seller")
 	}
 	if err := checkSymbol("symbol", b.Symbol); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if b.Currency == "" {
-		fail(c, NewError(CodeInvalidArgument, "field currency: required"))
-		return
+		return NewError(CodeInvalidArgument, "field currency: required")
 	}
 	if b.Deadline == "" {
-		fail(c, NewError(CodeInvalidArgument, "field deadline: required"))
-		return
+		return NewError(CodeInvalidArgument, "field deadline: required")
 	}
 	deadline, err := rfc3339("deadline", b.Deadline)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if !deadline.After(time.Now()) {
-		fail(c, NewError(CodeInvalidArgument, "field deadline: must be in the future"))
-		return
+		return NewError(CodeInvalidArgument, "field deadline: must be in the future")
 	}
 	notary := ""
 	if b.Notary != "" {
 		if notary, err = mspOf("notary", b.Notary); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	in, err := s.instr.get(c.Request.Context(), b.Symbol)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if b.Currency != in.Currency {
-		fail(c, NewError(CodeInvalidArgument, "field currency: %s trades in %s", in.Symbol, in.Currency))
-		return
+		return NewError(CodeInvalidArgument, "field currency: %s trades in %s", in.Symbol, in.Currency)
 	}
 	r := SettlementRequest{SettlementID: b.SettlementID, Seller: b.Seller, Buyer: b.Buyer, Symbol: b.Symbol,
 		Currency: b.Currency, Deadline: deadline, AllowPartial: b.AllowPartial, Notary: notary}
 	if r.Quantity, err = positive("quantity", b.Quantity, in.LotSize, "lot"); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if r.Price, err = positive("price", b.Price, in.TickSize, "tick"); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	a, rc, err := s.ledger.ProposeSettlement(ctx, r, w)
 	setTx(c, rc.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out := settlementOut(a, in)
 	out.TxID, out.TxStatus = rc.TxID, txState(rc)
@@ -320,22 +298,22 @@ func (s *Server) proposeSettlement(c *gin.Context) {
 		c.Header("Location", "/v1/settlements/"+a.ID)
 	}
 	c.JSON(writeStatus(rc, true), out)
+	return nil
 }
 
-func (s *Server) affirmSettlement(c *gin.Context)  { s.settlementStep(c, SettleAffirm) }
-func (s *Server) fundSettlement(c *gin.Context)    { s.settlementStep(c, SettleFund) }
-func (s *Server) approveSettlement(c *gin.Context) { s.settlementStep(c, SettleApprove) }
-func (s *Server) cancelSettlement(c *gin.Context)  { s.settlementStep(c, SettleCancel) }
-func (s *Server) expireSettlement(c *gin.Context)  { s.settlementStep(c, SettleExpire) }
+func (s *Server) affirmSettlement(c *gin.Context) error  { return s.settlementStep(c, SettleAffirm) }
+func (s *Server) fundSettlement(c *gin.Context) error    { return s.settlementStep(c, SettleFund) }
+func (s *Server) approveSettlement(c *gin.Context) error { return s.settlementStep(c, SettleApprove) }
+func (s *Server) cancelSettlement(c *gin.Context) error  { return s.settlementStep(c, SettleCancel) }
+func (s *Server) expireSettlement(c *gin.Context) error  { return s.settlementStep(c, SettleExpire) }
 
 // settlementStep decodes the body of action (optional for every step), loads the agreement
 // (404/403 before anything is endorsed; its instrument converts a fund quantity), and runs
 // the step. The rules of who may do what in which status are the chaincode's.
-func (s *Server) settlementStep(c *gin.Context, action string) {
+func (s *Server) settlementStep(c *gin.Context, action string) error {
 	id, err := pathSettlement(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	st := SettlementStep{SettlementID: id, Action: action}
 	var body any
@@ -343,68 +321,57 @@ func (s *Server) settlementStep(c *gin.Context, action string) {
 	switch action {
 	case SettleFund:
 		if err := decodeOptional(c, &fb); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		switch strings.ToLower(fb.Leg) {
 		case "", "seller", "buyer":
 			st.Leg = strings.ToLower(fb.Leg)
 		default:
-			fail(c, NewError(CodeInvalidArgument, "field leg: seller or buyer"))
-			return
+			return NewError(CodeInvalidArgument, "field leg: seller or buyer")
 		}
 		body = fb
 	case SettleCancel:
 		var b cancelBody
 		if err := decodeOptional(c, &b); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		if len(b.Reason) > 500 || strings.ContainsFunc(b.Reason, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			fail(c, NewError(CodeInvalidArgument, "field reason: at most 500 characters, no control characters"))
-			return
+			return NewError(CodeInvalidArgument, "field reason: at most 500 characters, no control characters")
 		}
 		st.Reason, body = b.Reason, b
 	default:
 		var b emptyBody
 		if err := decodeOptional(c, &b); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	a, err := s.ledger.Settlement(c.Request.Context(), id)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	in, err := s.instr.get(c.Request.Context(), a.Symbol)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if action == SettleFund {
 		if fb.Quantity != "" && fb.Quantity != "0" {
 			if st.Quantity, err = positive("quantity", fb.Quantity, in.LotSize, "lot"); err != nil {
-				fail(c, err)
-				return
+				return err
 			}
 		}
 		if st.Leg == "" && a.Buyer.Org == s.mspID && a.Seller.Org == s.mspID {
-			fail(c, NewError(CodeInvalidArgument, "field leg: required, %s owns both the seller's and the buyer's account", s.mspID))
-			return
+			return NewError(CodeInvalidArgument, "field leg: required, %s owns both the seller's and the buyer's account", s.mspID)
 		}
 	}
 	w, ctx, cancel, err := s.begin(c, body)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	n, rc, err := s.ledger.SettlementStep(ctx, st, w)
 	setTx(c, rc.TxID)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if n.ID == "" {
 		n = a
@@ -412,4 +379,5 @@ func (s *Server) settlementStep(c *gin.Context, action string) {
 	out := settlementOut(n, in)
 	out.TxID, out.TxStatus = rc.TxID, txState(rc)
 	c.JSON(writeStatus(rc, false), out)
+	return nil
 }

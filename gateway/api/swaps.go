@@ -282,25 +282,21 @@ func pathSwap(c *gin.Context) (string, error) {
 
 // startSwap: 201 once the initiator's lock committed (?wait=commit), 202 while it is under
 // way, 200 for a replay of the same swap.
-func (s *Server) startSwap(c *gin.Context) {
+func (s *Server) startSwap(c *gin.Context) error {
 	sw, err := s.swapper()
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	var b swapBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if b.SwapID != "" && !swapIDRE.MatchString(b.SwapID) {
-		fail(c, NewError(CodeInvalidArgument, "field swapId: 1-64 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit"))
-		return
+		return NewError(CodeInvalidArgument, "field swapId: 1-64 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
 	}
 	t, in, err := s.swapTerms(c.Request.Context(), b.Initiator, b.Counterparty, b.Symbol, b.Quantity, b.Currency, b.Amount)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	now := time.Now()
 	for _, f := range []struct {
@@ -311,34 +307,29 @@ func (s *Server) startSwap(c *gin.Context) {
 			continue
 		}
 		if *f.dst, err = rfc3339(f.name, f.v); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		if !f.dst.After(now) {
-			fail(c, NewError(CodeInvalidArgument, "field %s: must be in the future", f.name))
-			return
+			return NewError(CodeInvalidArgument, "field %s: must be in the future", f.name)
 		}
 		if f.dst.Sub(now) > settle.MaxTimelock {
-			fail(c, NewError(CodeInvalidArgument, "field %s: at most %s ahead", f.name, settle.MaxTimelock))
-			return
+			return NewError(CodeInvalidArgument, "field %s: at most %s ahead", f.name, settle.MaxTimelock)
 		}
 	}
 	if !t.InitiatorTimelock.IsZero() && !t.CounterpartyTimelock.IsZero() && !t.InitiatorTimelock.After(t.CounterpartyTimelock) {
-		fail(c, NewError(CodeInvalidArgument, "field initiatorTimelock: must be after counterpartyTimelock (the initiator locks longer)"))
-		return
+		return NewError(CodeInvalidArgument, "field initiatorTimelock: must be after counterpartyTimelock (the initiator locks longer)")
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	res, err := sw.StartSwap(ctx, SwapRequest{SwapID: b.SwapID, Terms: t}, w)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	s.answerSwap(c, res, in, StepLockShares, http.StatusCreated)
+	return nil
 }
 
 // answerSwap writes a swap after a write: 200 for a replay, done (201 for a new swap, 200 for
@@ -361,115 +352,100 @@ func (s *Server) answerSwap(c *gin.Context, sw Swap, in Instrument, lockStep str
 // acceptSwap is the counterparty's consent on its own gateway: the body restates the terms as
 // the initiator's gateway shows them; 200 once the cash lock committed (?wait=commit), else
 // 202.
-func (s *Server) acceptSwap(c *gin.Context) {
+func (s *Server) acceptSwap(c *gin.Context) error {
 	sw, err := s.swapper()
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	id, err := pathSwap(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	var b acceptBody
 	if err := decodeJSON(c, &b); err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	t, in, err := s.swapTerms(c.Request.Context(), b.Initiator, b.Counterparty, b.Symbol, b.Quantity, b.Currency, b.Amount)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	if t.Hashlock, err = settle.ParseHashlock(b.Hashlock); err != nil {
-		fail(c, NewError(CodeInvalidArgument, "field hashlock: 64 hexadecimal characters"))
-		return
+		return NewError(CodeInvalidArgument, "field hashlock: 64 hexadecimal characters")
 	}
 	for _, f := range []struct {
 		name, v string
 		dst     *time.Time
 	}{{"initiatorTimelock", b.InitiatorTimelock, &t.InitiatorTimelock}, {"counterpartyTimelock", b.CounterpartyTimelock, &t.CounterpartyTimelock}} {
 		if f.v == "" {
-			fail(c, NewError(CodeInvalidArgument, "field %s: required", f.name))
-			return
+			return NewError(CodeInvalidArgument, "field %s: required", f.name)
 		}
 		if *f.dst, err = rfc3339(f.name, f.v); err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 	}
 	if !t.InitiatorTimelock.After(t.CounterpartyTimelock) {
-		fail(c, NewError(CodeInvalidArgument, "field initiatorTimelock: must be after counterpartyTimelock"))
-		return
+		return NewError(CodeInvalidArgument, "field initiatorTimelock: must be after counterpartyTimelock")
 	}
 	w, ctx, cancel, err := s.begin(c, b)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	defer cancel()
 	res, err := sw.AcceptSwap(ctx, id, t, w)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	s.answerSwap(c, res, in, StepLockCash, http.StatusOK)
+	return nil
 }
 
-func (s *Server) getSwap(c *gin.Context) {
+func (s *Server) getSwap(c *gin.Context) error {
 	sw, err := s.swapper()
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	id, err := pathSwap(c)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	ctx := c.Request.Context()
 	res, err := sw.Swap(ctx, id)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	in, err := s.instr.get(ctx, res.Terms.Symbol)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, swapOut(res, in))
+	return nil
 }
 
-func (s *Server) listSwaps(c *gin.Context) {
+func (s *Server) listSwaps(c *gin.Context) error {
 	sw, err := s.swapper()
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	status := c.Query("status")
 	switch status {
 	case "", SwapLocking, SwapAwaitingCounter, SwapAwaitingInitiate, SwapClaiming, SwapRefunding,
 		SwapCompleted, SwapRefunded, SwapExpiredUnclaimed, SwapFailed:
 	default:
-		fail(c, NewError(CodeInvalidArgument, "parameter status: a swap status such as COMPLETED"))
-		return
+		return NewError(CodeInvalidArgument, "parameter status: a swap status such as COMPLETED")
 	}
 	ctx := c.Request.Context()
 	list, err := sw.Swaps(ctx, status)
 	if err != nil {
-		fail(c, err)
-		return
+		return err
 	}
 	out := make([]swapJSON, 0, len(list))
 	for _, x := range list {
 		in, err := s.instr.get(ctx, x.Terms.Symbol)
 		if err != nil {
-			fail(c, err)
-			return
+			return err
 		}
 		out = append(out, swapOut(x, in))
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
 }
