@@ -16,7 +16,11 @@ section() { printf '\n=== %s (%ds)\n' "$*" "$((SECONDS - t0))"; }
 
 section "go vet and unit tests"
 go vet ./...
-go test -count=1 -timeout 20m ./...
+# A throw-away PostgreSQL on 127.0.0.1: the watcher's store and multi-instance tests also run on it.
+source "$REPO/scripts/lib/postgres.sh"
+pg_start
+go test -count=1 -timeout 20m ./... || { rc=$?; pg_stop; exit $rc; }
+pg_stop
 
 [[ ${UNIT_ONLY:-0} == 1 ]] && { section "done (unit only)"; exit 0; }
 

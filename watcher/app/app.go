@@ -39,12 +39,28 @@ type Config struct {
 	NATSURL     string // external NATS; default embedded
 	NATSListen  string // embedded server's client address; "none" for in-process only
 	KeysFile    string // API keys; default RunDir/apikeys.json (created when missing)
+	// InstanceID names this process among watchers sharing a store and a queue (PostgreSQL
+	// and external NATS); default HOSTNAME:ABSOLUTE-DATA-DIR, which one process at a time
+	// can hold (the data directory is locked).
+	InstanceID    string
+	DeliveryLease time.Duration // how long a claimed delivery is reserved; default 2 minutes
+	// QueueAckWait is how long a fan-out message taken by a process that then died stays
+	// invisible before it is delivered again (to any instance); default 30 seconds.
+	QueueAckWait time.Duration
 
 	SMTPAddr, SMTPFrom, SMTPUser, SMTPPassword string
 	WebhookSecret                              string // default: DataDir/webhook-secret (created when missing)
 
 	APNsEndpoint, APNsTopic, APNsToken string
+	// APNs token authentication: the team's .p8 signing key, its key id and the team id; the
+	// provider tokens are signed (ES256) from them and renewed every 50 minutes. APNsToken,
+	// a fixed token, is for tests.
+	APNsKeyFile, APNsKeyID, APNsTeamID string
 	FCMEndpoint, FCMProject, FCMToken  string
+	// FCMCredentials is a Google service-account key file (JSON); access tokens are obtained
+	// from its token_uri and FCMProject defaults to its project_id. FCMToken, a fixed access
+	// token, is for tests.
+	FCMCredentials string
 
 	WebhookRate, EmailRate, PushRate float64 // sends per second per provider
 	Backoff                          notify.Backoff
@@ -94,6 +110,26 @@ func (c *Config) Validate() error {
 	if c.DBURL == "" {
 		c.DBURL = filepath.Join(c.DataDir, "watcher.db")
 	}
+	if c.InstanceID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "localhost"
+		}
+		dir, err := filepath.Abs(c.DataDir)
+		if err != nil {
+			return fmt.Errorf("--data-dir %q: %w", c.DataDir, err)
+		}
+		c.InstanceID = host + ":" + dir
+	}
+	if len(c.InstanceID) > 256 {
+		return fmt.Errorf("--instance-id: at most 256 bytes")
+	}
+	if c.QueueAckWait != 0 && c.QueueAckWait < time.Second {
+		return fmt.Errorf("--queue-ack-wait %v: want at least 1s", c.QueueAckWait)
+	}
+	if c.DeliveryLease != 0 && c.DeliveryLease < 10*time.Second {
+		return fmt.Errorf("--delivery-lease %v: want at least 10s (above the longest send)", c.DeliveryLease)
+	}
 	switch c.NATSListen {
 	case "":
 		if c.NATSURL == "" {
@@ -114,8 +150,36 @@ func (c *Config) Validate() error {
 		if err := (&notify.APNs{Endpoint: c.APNsEndpoint, Topic: c.APNsTopic}).Validate(); err != nil {
 			return fmt.Errorf("--apns-endpoint/--apns-topic: %w", err)
 		}
+		switch {
+		case c.APNsKeyFile != "" && c.APNsToken != "":
+			return errors.New("--apns-key-file/--apns-token: give one, not both")
+		case c.APNsKeyFile != "":
+			key, err := notify.LoadAPNsKey(c.APNsKeyFile)
+			if err != nil {
+				return fmt.Errorf("--apns-key-file: %w", err)
+			}
+			if err := (&notify.APNsTokenSource{KeyID: c.APNsKeyID, TeamID: c.APNsTeamID, Key: key}).Validate(); err != nil {
+				return fmt.Errorf("--apns-key-id/--apns-team-id: %w", err)
+			}
+		case c.APNsToken == "":
+			return errors.New("--apns-endpoint: needs --apns-key-file with --apns-key-id and --apns-team-id (or a fixed --apns-token)")
+		}
 	}
 	if c.FCMEndpoint != "" {
+		switch {
+		case c.FCMCredentials != "" && c.FCMToken != "":
+			return errors.New("--fcm-credentials/--fcm-token: give one, not both")
+		case c.FCMCredentials != "":
+			src, err := notify.NewFCMTokenSource(c.FCMCredentials)
+			if err != nil {
+				return fmt.Errorf("--fcm-credentials: %w", err)
+			}
+			if c.FCMProject == "" {
+				c.FCMProject = src.Account.ProjectID
+			}
+		case c.FCMToken == "":
+			return errors.New("--fcm-endpoint: needs --fcm-credentials (a service-account key file) or a fixed --fcm-token")
+		}
 		if err := (&notify.FCM{Endpoint: c.FCMEndpoint, Project: c.FCMProject}).Validate(); err != nil {
 			return fmt.Errorf("--fcm-endpoint/--fcm-project: %w", err)
 		}
@@ -195,12 +259,14 @@ type App struct {
 	http      *http.Server
 	ln        net.Listener
 	feed      *feed.Feed
+	lock      *os.File // the data directory's lock
 	closeOnce sync.Once
 }
 
 // New opens everything the configuration names. It does not start serving; Run does.
 func New(ctx context.Context, cfg Config) (*App, error) {
 	a := &App{cfg: cfg}
+	var err error
 	ok := false
 	defer func() {
 		if !ok {
@@ -208,6 +274,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	if a.lock, err = lockDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
 	keys, err := loadOrCreateKeys(cfg.KeysFile, cfg.Log)
@@ -223,7 +292,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if a.store, err = store.Open(ctx, cfg.DBURL); err != nil {
 		return nil, err
 	}
-	qc := queue.Config{URL: cfg.NATSURL, StoreDir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.NATSListen, Log: cfg.Log}
+	qc := queue.Config{URL: cfg.NATSURL, StoreDir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.NATSListen, AckWait: cfg.QueueAckWait, Log: cfg.Log}
 	a.queue, err = queue.Open(ctx, qc)
 	if err != nil && cfg.defaultNATSListen {
 		cfg.Log.Warn("watcher: cannot listen for NATS clients on the default address; in-process only", "listen", cfg.NATSListen, "err", err)
@@ -240,16 +309,32 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		pacers["email"] = notify.NewPacer(cfg.EmailRate, int(max(1, cfg.EmailRate/10)), nil)
 	}
 	if cfg.APNsEndpoint != "" {
-		senders["apns"] = &notify.APNs{Endpoint: cfg.APNsEndpoint, Topic: cfg.APNsTopic, Token: cfg.APNsToken}
+		apns := &notify.APNs{Endpoint: cfg.APNsEndpoint, Topic: cfg.APNsTopic, Token: cfg.APNsToken}
+		if cfg.APNsKeyFile != "" {
+			key, err := notify.LoadAPNsKey(cfg.APNsKeyFile)
+			if err != nil {
+				return nil, err
+			}
+			apns.Auth = &notify.APNsTokenSource{KeyID: cfg.APNsKeyID, TeamID: cfg.APNsTeamID, Key: key}
+		}
+		senders["apns"] = apns
 		pacers["apns"] = notify.NewPacer(cfg.PushRate, int(max(1, cfg.PushRate/10)), nil)
 	}
 	if cfg.FCMEndpoint != "" {
-		senders["fcm"] = &notify.FCM{Endpoint: cfg.FCMEndpoint, Project: cfg.FCMProject, Token: cfg.FCMToken}
+		fcm := &notify.FCM{Endpoint: cfg.FCMEndpoint, Project: cfg.FCMProject, Token: cfg.FCMToken}
+		if cfg.FCMCredentials != "" {
+			src, err := notify.NewFCMTokenSource(cfg.FCMCredentials)
+			if err != nil {
+				return nil, err
+			}
+			fcm.Auth = src
+		}
+		senders["fcm"] = fcm
 		pacers["fcm"] = notify.NewPacer(cfg.PushRate, int(max(1, cfg.PushRate/10)), nil)
 	}
 	m := service.NewMetrics()
 	a.svc, err = service.New(ctx, service.Config{Store: a.store, Queue: a.queue, Senders: senders, Pacers: pacers, Backoff: cfg.Backoff,
-		Symbols: cfg.Symbols, Log: cfg.Log, Metrics: m})
+		InstanceID: cfg.InstanceID, DeliveryLease: cfg.DeliveryLease, Symbols: cfg.Symbols, Log: cfg.Log, Metrics: m})
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +390,7 @@ func (a *App) Run(ctx context.Context) error {
 			a.feed.Run(ctx) // retries by itself; returns when ctx ends
 		}()
 	}
-	a.cfg.Log.Info("watcher: serving", "listen", a.Addr(), "data", a.cfg.DataDir, "nats", a.queue.ClientURL(), "feed", a.cfg.Feed)
+	a.cfg.Log.Info("watcher: serving", "listen", a.Addr(), "data", a.cfg.DataDir, "nats", a.queue.ClientURL(), "feed", a.cfg.Feed, "instance", a.cfg.InstanceID)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -332,6 +417,9 @@ func (a *App) Close() {
 		}
 		if a.store != nil {
 			a.store.Close()
+		}
+		if a.lock != nil {
+			a.lock.Close() // releases the lock
 		}
 	})
 }

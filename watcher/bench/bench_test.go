@@ -11,9 +11,12 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,20 +118,51 @@ func heapInUse() uint64 {
 	return m.HeapAlloc
 }
 
-// BenchmarkIndexMemory reports the heap held by the index for the synthetic population
+// procStatus returns a "VmRSS"-style field of /proc/self/status in bytes (0 where there is no
+// /proc).
+func procStatus(field string) uint64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			var kb uint64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// residentSettled returns the process's resident set after collecting garbage and returning
+// the freed pages to the OS, so two readings differ by what is really held in between.
+func residentSettled() uint64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	return procStatus("VmRSS")
+}
+
+// BenchmarkIndexMemory reports the memory held by the index for the synthetic population
 // (target ≤ 1 GiB), by the user-name table, and by a trivial baseline that keeps one sorted
-// []uint32 of subscribers per symbol.
+// []uint32 of subscribers per symbol: live heap (heap-MiB) and the growth of the process's
+// resident set once garbage is collected and freed pages are returned (rss-MiB); peak-rss-MiB
+// is the process's high-water mark, build garbage included.
 func BenchmarkIndexMemory(b *testing.B) {
 	b.Run("roaring-index", func(b *testing.B) {
 		for range b.N {
+			rssBefore := residentSettled()
 			before := heapInUse()
 			start := time.Now()
 			ix, _ := buildIndex(b)
 			build := time.Since(start)
 			after := heapInUse()
+			rssAfter := residentSettled()
 			st := ix.Stats()
 			b.ReportMetric(float64(after-before), "heap-bytes")
 			b.ReportMetric(float64(after-before)/(1<<20), "heap-MiB")
+			b.ReportMetric(float64(rssAfter-min(rssBefore, rssAfter))/(1<<20), "rss-MiB")
+			b.ReportMetric(float64(procStatus("VmHWM"))/(1<<20), "peak-rss-MiB")
 			b.ReportMetric(build.Seconds(), "build-s")
 			b.ReportMetric(float64(st.DefaultMembers+st.CustomMembers), "memberships")
 			b.ReportMetric(float64(st.LargestAudience), "largest-audience")
@@ -138,6 +172,7 @@ func BenchmarkIndexMemory(b *testing.B) {
 	})
 	b.Run("baseline-sorted-slices", func(b *testing.B) {
 		for range b.N {
+			rssBefore := residentSettled()
 			before := heapInUse()
 			per := make([][]uint32, *flagSymbols)
 			population(func(u uint32, s, _ int) { per[s] = append(per[s], u) })
@@ -145,13 +180,16 @@ func BenchmarkIndexMemory(b *testing.B) {
 				per[i] = slices.Clip(per[i]) // as tight as a slice gets
 			}
 			after := heapInUse()
+			rssAfter := residentSettled()
 			b.ReportMetric(float64(after-before), "heap-bytes")
 			b.ReportMetric(float64(after-before)/(1<<20), "heap-MiB")
+			b.ReportMetric(float64(rssAfter-min(rssBefore, rssAfter))/(1<<20), "rss-MiB")
 			runtime.KeepAlive(per)
 		}
 	})
 	b.Run("user-table", func(b *testing.B) {
 		for range b.N {
+			rssBefore := residentSettled()
 			before := heapInUse()
 			ut := index.NewUserTable(*flagUsers)
 			for u := range *flagUsers {
@@ -160,8 +198,10 @@ func BenchmarkIndexMemory(b *testing.B) {
 				}
 			}
 			after := heapInUse()
+			rssAfter := residentSettled()
 			b.ReportMetric(float64(after-before), "heap-bytes")
 			b.ReportMetric(float64(after-before)/(1<<20), "heap-MiB")
+			b.ReportMetric(float64(rssAfter-min(rssBefore, rssAfter))/(1<<20), "rss-MiB")
 			runtime.KeepAlive(ut)
 		}
 	})

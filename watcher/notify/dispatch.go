@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +27,14 @@ type DispatcherConfig struct {
 	Workers int
 	// Poll is how often due deliveries are looked for without a Kick; 0 means 250ms.
 	Poll time.Duration
+	// Owner is this dispatcher's instance id in the store's claims. It must be unique among
+	// the processes sharing a store and stable across restarts of one of them (a restart
+	// releases its predecessor's claims at once); "" means a random id, whose claims left by a
+	// crash are taken over only when their lease runs out.
+	Owner string
+	// Lease is how long a claim lasts before another dispatcher may take the delivery over;
+	// it must be well above the longest send. 0 means 2 minutes.
+	Lease time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives delivery failures; nil means slog.Default().
@@ -34,16 +44,29 @@ type DispatcherConfig struct {
 	Observe func(channel, state string, sinceCreated time.Duration)
 }
 
-// Dispatcher delivers the store's pending deliveries: it sends each through its channel's
-// Sender, paced per provider, and records the outcome — delivered, pending again after a
-// backoff delay, or dead after the last attempt or a permanent error. It never holds the same
-// delivery twice at once.
+// Dispatcher delivers the store's pending deliveries: it claims due deliveries in the store
+// (exclusively: several dispatchers, in one process or many, can share a store and none sends
+// a delivery another holds), sends each through its channel's Sender, paced per provider, and
+// records the outcome — delivered, pending again after a backoff delay, or dead after the last
+// attempt or a permanent error — as long as its claim still holds. It claims at most two
+// deliveries per worker ahead, so a claim is sent soon after it is taken, and a claim the
+// pacer held for more than half its lease is given back unsent.
 type Dispatcher struct {
 	cfg      DispatcherConfig
 	mu       sync.Mutex
 	inflight map[dkey]struct{}
 	kick     chan struct{}
+	recq     chan finishReq // the recorder's queue while Run runs
 }
+
+// finishReq asks the recorder to store one outcome and answer on done.
+type finishReq struct {
+	dl   store.Delivery
+	done chan error
+}
+
+// maxRecordBatch bounds the outcomes stored in one transaction.
+const maxRecordBatch = 256
 
 type dkey struct{ id, channel, target string }
 
@@ -67,6 +90,17 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	if cfg.Poll == 0 {
 		cfg.Poll = 250 * time.Millisecond
 	}
+	if cfg.Lease == 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.Lease < time.Second {
+		return nil, fmt.Errorf("notify: dispatcher lease %v: must be at least 1s", cfg.Lease)
+	}
+	if cfg.Owner == "" {
+		var b [8]byte
+		rand.Read(b[:])
+		cfg.Owner = "dispatcher-" + hex.EncodeToString(b[:])
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -76,6 +110,9 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	return &Dispatcher{cfg: cfg, inflight: map[dkey]struct{}{}, kick: make(chan struct{}, 1)}, nil
 }
 
+// Owner returns the instance id the dispatcher claims deliveries under.
+func (d *Dispatcher) Owner() string { return d.cfg.Owner }
+
 // Kick makes the dispatcher look for due deliveries now (after new notifications were stored).
 func (d *Dispatcher) Kick() {
 	select {
@@ -84,9 +121,37 @@ func (d *Dispatcher) Kick() {
 	}
 }
 
-// Run delivers until ctx ends; it returns after the attempts in flight finished.
+// Run delivers until ctx ends; it returns after the attempts in flight finished. It first
+// releases the claims a previous run under the same Owner left behind.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	work := make(chan store.Delivery)
+	if n, err := d.cfg.Store.ReleaseDeliveries(ctx, d.cfg.Owner, d.cfg.Now()); err != nil {
+		d.cfg.Log.Warn("watcher: release earlier claims", "owner", d.cfg.Owner, "err", err)
+	} else if n > 0 {
+		d.cfg.Log.Info("watcher: released deliveries claimed before a restart", "owner", d.cfg.Owner, "count", n)
+	}
+	// Outcomes are stored by one recorder, which commits whatever the workers finished
+	// meanwhile in one transaction (a group commit: one fsync for many deliveries).
+	recq := make(chan finishReq, d.cfg.Workers)
+	recDone := make(chan struct{})
+	go func() { d.recorder(recq); close(recDone) }()
+	d.mu.Lock()
+	d.recq = recq
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.recq = nil
+		d.mu.Unlock()
+		close(recq)
+		<-recDone
+	}()
+	// A delivery holds a slot from its claim until its outcome is stored; there are two
+	// slots per worker, so the next claims wait in work while the workers send.
+	slots := 2 * d.cfg.Workers
+	work := make(chan store.Delivery, slots)
+	idle := make(chan struct{}, slots) // one token per free slot
+	for range slots {
+		idle <- struct{}{}
+	}
 	var wg sync.WaitGroup
 	for range d.cfg.Workers {
 		wg.Add(1)
@@ -97,6 +162,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				d.mu.Lock()
 				delete(d.inflight, dkey{dl.NotificationID, dl.Channel, dl.Target})
 				d.mu.Unlock()
+				idle <- struct{}{}
+				if len(idle) >= d.cfg.Workers {
+					d.Kick() // half the slots are free: claim a batch (not one at a time)
+				}
 			}
 		}()
 	}
@@ -107,11 +176,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for {
-		full, err := d.sweep(ctx, work)
+		full, err := d.sweep(ctx, work, idle)
 		if err != nil && ctx.Err() == nil {
-			d.cfg.Log.Warn("watcher: due deliveries", "err", err)
+			d.cfg.Log.Warn("watcher: claim deliveries", "err", err)
 		}
-		if full {
+		if full && ctx.Err() == nil {
 			continue
 		}
 		select {
@@ -123,17 +192,82 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-const sweepBatch = 512
+// recorder stores the outcomes sent on q in batches until q is closed.
+func (d *Dispatcher) recorder(q chan finishReq) {
+	for first := range q {
+		batch := []finishReq{first}
+	drain:
+		for len(batch) < maxRecordBatch {
+			select {
+			case r, ok := <-q:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		ds := make([]store.Delivery, len(batch))
+		for i, r := range batch {
+			ds[i] = r.dl
+		}
+		errs, err := d.cfg.Store.FinishDeliveries(context.Background(), d.cfg.Owner, ds)
+		for i, r := range batch {
+			if err != nil {
+				r.done <- err
+			} else {
+				r.done <- errs[i]
+			}
+		}
+	}
+}
 
-// sweep hands the due deliveries that are not in flight to the workers; full is true when
-// there may be more.
-func (d *Dispatcher) sweep(ctx context.Context, work chan<- store.Delivery) (full bool, err error) {
-	due, err := d.cfg.Store.DueDeliveries(ctx, d.cfg.Now(), sweepBatch)
+// record stores the outcome of a claimed delivery: through the recorder while Run runs,
+// directly otherwise. It returns store.ErrClaimLost when the claim ran out meanwhile.
+func (d *Dispatcher) record(dl store.Delivery) error {
+	d.mu.Lock()
+	q := d.recq
+	d.mu.Unlock()
+	if q == nil {
+		return d.cfg.Store.FinishDelivery(context.Background(), d.cfg.Owner, dl)
+	}
+	r := finishReq{dl: dl, done: make(chan error, 1)}
+	q <- r
+	return <-r.done
+}
+
+// Claim claims up to limit due deliveries for this dispatcher (see store.ClaimDeliveries).
+func (d *Dispatcher) Claim(ctx context.Context, limit int) ([]store.Delivery, error) {
+	return d.cfg.Store.ClaimDeliveries(ctx, d.cfg.Owner, d.cfg.Now(), d.cfg.Lease, limit)
+}
+
+// sweep claims as many due deliveries as there are idle workers and hands them over; full is
+// true when every idle worker got one (there may be more due).
+func (d *Dispatcher) sweep(ctx context.Context, work chan<- store.Delivery, idle chan struct{}) (full bool, err error) {
+	free := 0
+	for free < cap(idle) {
+		select {
+		case <-idle:
+			free++
+			continue
+		default:
+		}
+		break
+	}
+	if free == 0 {
+		return false, nil
+	}
+	defer func() {
+		for range free {
+			idle <- struct{}{}
+		}
+	}()
+	claimed, err := d.Claim(ctx, free)
 	if err != nil {
 		return false, err
 	}
-	handed := 0
-	for _, dl := range due {
+	for _, dl := range claimed {
 		k := dkey{dl.NotificationID, dl.Channel, dl.Target}
 		d.mu.Lock()
 		_, busy := d.inflight[k]
@@ -142,27 +276,32 @@ func (d *Dispatcher) sweep(ctx context.Context, work chan<- store.Delivery) (ful
 		}
 		d.mu.Unlock()
 		if busy {
+			// Our own earlier claim of it ran out while its attempt is still going: that
+			// attempt finishes under the new claim.
 			continue
 		}
-		select {
-		case work <- dl:
-			handed++
-		case <-ctx.Done():
-			d.mu.Lock()
-			delete(d.inflight, k)
-			d.mu.Unlock()
-			return false, nil
-		}
+		free--
+		work <- dl // never blocks: one buffer slot per idle token taken
 	}
-	return len(due) == sweepBatch && handed > 0, nil
+	return len(claimed) > 0 && free == 0, nil
 }
 
-// Attempt makes one delivery attempt and records its outcome in the store.
+// Attempt makes one delivery attempt of a delivery this dispatcher claimed and records its
+// outcome in the store. A shutdown in the middle gives the claim back untouched.
 func (d *Dispatcher) Attempt(ctx context.Context, dl store.Delivery) {
+	release := func() {
+		dl.State, dl.NextAt = store.StatePending, d.cfg.Now()
+		if err := d.record(dl); err != nil && !errors.Is(err, store.ErrClaimLost) {
+			d.cfg.Log.Warn("watcher: release delivery", "id", dl.NotificationID, "err", err)
+		}
+	}
 	n, err := d.cfg.Store.GetNotification(ctx, dl.NotificationID)
 	if err != nil {
 		d.cfg.Log.Warn("watcher: load notification", "id", dl.NotificationID, "err", err)
-		return
+		if ctx.Err() != nil {
+			release()
+		}
+		return // the claim runs out and the delivery is tried again
 	}
 	var m Message
 	sender := d.cfg.Senders[dl.Channel]
@@ -176,13 +315,21 @@ func (d *Dispatcher) Attempt(ctx context.Context, dl store.Delivery) {
 		}
 		if p := d.cfg.Pacers[dl.Channel]; p != nil {
 			if err := p.Wait(ctx); err != nil {
-				return // shutting down: the delivery stays pending
+				release() // shutting down: the delivery is pending again
+				return
 			}
+		}
+		if !dl.NextAt.IsZero() && dl.NextAt.Sub(d.cfg.Now()) < d.cfg.Lease/2 {
+			// The pacer held it for most of the claim: sending now could overlap with another
+			// dispatcher taking it over. Give it back to be claimed afresh.
+			release()
+			return
 		}
 		err = sender.Send(ctx, Target{Address: dl.Target, Secret: dl.Secret, User: n.User}, m)
 	}
 	if err != nil && ctx.Err() != nil {
-		return // cancelled mid-send: retry after restart, not counted
+		release() // cancelled mid-send: retried after the restart, not counted
+		return
 	}
 	now := d.cfg.Now()
 	dl.Attempts++
@@ -206,8 +353,10 @@ func (d *Dispatcher) Attempt(ctx context.Context, dl store.Delivery) {
 	if err != nil {
 		d.cfg.Log.Info("watcher: delivery failed", "id", dl.NotificationID, "channel", dl.Channel, "attempt", dl.Attempts, "state", dl.State, "err", err)
 	}
-	if uerr := d.cfg.Store.UpdateDelivery(context.WithoutCancel(ctx), dl); uerr != nil {
-		d.cfg.Log.Error("watcher: record delivery", "id", dl.NotificationID, "err", uerr)
+	if ferr := d.record(dl); ferr != nil {
+		// ErrClaimLost: the lease ran out during the send and another dispatcher took the
+		// delivery over; its outcome is the one recorded.
+		d.cfg.Log.Error("watcher: record delivery", "id", dl.NotificationID, "channel", dl.Channel, "state", dl.State, "err", ferr)
 	}
 	if d.cfg.Observe != nil {
 		d.cfg.Observe(dl.Channel, dl.State, now.Sub(n.CreatedAt))

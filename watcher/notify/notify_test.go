@@ -332,7 +332,10 @@ func TestDispatcherRetriesThenDeadLetters(t *testing.T) {
 			payload, _ := json.Marshal(msg)
 			st.InsertNotifications(context.Background(), row(payload, clk.Now()))
 			for i := 0; i < 10; i++ {
-				due, _ := st.DueDeliveries(context.Background(), clk.Now(), 10)
+				due, err := d.Claim(context.Background(), 10)
+				if err != nil {
+					t.Fatal(err)
+				}
 				for _, dl := range due {
 					d.Attempt(context.Background(), dl)
 				}

@@ -25,13 +25,17 @@ func NewHTTP2Client(timeout time.Duration) *http.Client {
 
 // APNs sends notifications the way Apple's provider API takes them: HTTP/2 POST
 // {Endpoint}/3/device/{token} with apns-topic, apns-push-type, apns-priority, apns-id and a
-// bearer provider token, and the JSON payload {"aps":{"alert":{"title","body"}},...}.
+// bearer provider token, and the JSON payload {"aps":{"alert":{"title","body"}},...}. The
+// provider token comes from Auth (an *APNsTokenSource signing ES256 JWTs with the team's .p8
+// key) or, for tests, the fixed Token.
 type APNs struct {
 	// Endpoint is the base URL, for example https://api.push.apple.com or a local test server.
 	Endpoint string
 	// Topic is the app's bundle id (apns-topic).
 	Topic string
-	// Token is the provider authentication token sent as "bearer" authorization.
+	// Auth makes the provider tokens; when nil, Token is sent as it is.
+	Auth TokenSource
+	// Token is a fixed provider authentication token sent as "bearer" authorization.
 	Token string
 	// Client must speak HTTP/2; nil means NewHTTP2Client(10s).
 	Client *http.Client
@@ -77,8 +81,14 @@ func (a *APNs) Send(ctx context.Context, to Target, m Message) error {
 	req.Header.Set("apns-priority", "10")
 	req.Header.Set("apns-expiration", "0")
 	req.Header.Set("apns-id", apnsID(m.ID))
-	if a.Token != "" {
-		req.Header.Set("Authorization", "bearer "+a.Token)
+	tok := a.Token
+	if a.Auth != nil {
+		if tok, err = a.Auth.Token(ctx); err != nil {
+			return fmt.Errorf("apns: %w", err)
+		}
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "bearer "+tok)
 	}
 	client := a.Client
 	if client == nil {
@@ -94,6 +104,11 @@ func (a *APNs) Send(ctx context.Context, to Target, m Message) error {
 	}
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
 	json.Unmarshal(raw, &reason)
+	if resp.StatusCode == http.StatusForbidden && (reason.Reason == "ExpiredProviderToken" || reason.Reason == "InvalidProviderToken") && a.Auth != nil {
+		// The token, not the notification, was refused: renew it and retry.
+		a.Auth.Invalidate(tok)
+		return fmt.Errorf("apns: HTTP 403 (%s)", reason.Reason)
+	}
 	err = classifyHTTP("apns", resp)
 	if err != nil && reason.Reason != "" {
 		switch e := err.(type) {
@@ -109,14 +124,18 @@ func (a *APNs) Send(ctx context.Context, to Target, m Message) error {
 }
 
 // FCM sends notifications the way Firebase Cloud Messaging's HTTP v1 API takes them: POST
-// {Endpoint}/v1/projects/{Project}/messages:send with an OAuth bearer token and
-// {"message":{"token","notification":{"title","body"},"data":{...}}}.
+// {Endpoint}/v1/projects/{Project}/messages:send with an OAuth 2 bearer token and
+// {"message":{"token","notification":{"title","body"},"data":{...}}}. The access token comes
+// from Auth (an *FCMTokenSource exchanging a service account's RS256 JWT assertion at its
+// token_uri) or, for tests, the fixed Token.
 type FCM struct {
 	// Endpoint is the base URL, for example https://fcm.googleapis.com or a local test server.
 	Endpoint string
 	// Project is the Firebase project id.
 	Project string
-	// Token is the OAuth 2 access token.
+	// Auth gets the access tokens; when nil, Token is sent as it is.
+	Auth TokenSource
+	// Token is a fixed OAuth 2 access token.
 	Token string
 	// Client sends the requests; nil means NewHTTP2Client(10s).
 	Client *http.Client
@@ -156,8 +175,14 @@ func (f *FCM) Send(ctx context.Context, to Target, m Message) error {
 		return &PermanentError{Err: fmt.Errorf("fcm: %w", err)}
 	}
 	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-	if f.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+f.Token)
+	tok := f.Token
+	if f.Auth != nil {
+		if tok, err = f.Auth.Token(ctx); err != nil {
+			return fmt.Errorf("fcm: %w", err)
+		}
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	client := f.Client
 	if client == nil {
@@ -169,6 +194,11 @@ func (f *FCM) Send(ctx context.Context, to Target, m Message) error {
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 16<<10))
+	if resp.StatusCode == http.StatusUnauthorized && f.Auth != nil {
+		// The access token was refused (expired or revoked early): fetch a new one and retry.
+		f.Auth.Invalidate(tok)
+		return fmt.Errorf("fcm: HTTP 401")
+	}
 	if resp.StatusCode == http.StatusServiceUnavailable {
 		return &RetryAfterError{After: retryAfter(resp.Header.Get("Retry-After")), Err: fmt.Errorf("fcm: HTTP 503")}
 	}

@@ -26,6 +26,14 @@
 // consumers with explicit acks: a message is acknowledged (and the acknowledgement confirmed,
 // DoubleAck) only after its handler stored its effect, and redelivered otherwise; handlers are
 // idempotent (notification ids are derived from the event id and the user).
+//
+// # Several instances
+//
+// Watcher processes pointed at one external NATS cluster (and one PostgreSQL store) share
+// each durable consumer by name: a pull consumer hands every message to one fetcher at a time
+// (work-queue semantics), and redelivers it to any of them when it is not acknowledged within
+// AckWait. The store then makes the effect exactly-once: a notification is inserted only if
+// absent, and each delivery is claimed by one instance's dispatcher (store.ClaimDeliveries).
 package queue
 
 import (
@@ -64,6 +72,11 @@ const (
 	TickSubject  = "watcher.ticks"
 	FanoutStream = "WATCHER"
 	TickStream   = "WATCHER_TICKS"
+	// ChangesSubject carries subscription and settings changes from one watcher instance to
+	// the others (stream ChangesStream, kept for ChangesMaxAge).
+	ChangesSubject = "watcher.changes"
+	ChangesStream  = "WATCHER_CHANGES"
+	ChangesMaxAge  = time.Hour
 )
 
 // ErrClosed is returned by calls on a closed queue.
@@ -187,13 +200,16 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	streams := []jetstream.StreamConfig{
 		{Name: FanoutStream, Subjects: []string{FanoutPrefix + ">"}, Description: "watcher fan-out batches"},
 		{Name: TickStream, Subjects: []string{TickSubject}, Description: "watcher external ticks"},
+		{Name: ChangesStream, Subjects: []string{ChangesSubject}, Description: "watcher subscription and settings changes between instances", MaxAge: ChangesMaxAge},
 	}
 	for _, sc := range streams {
 		sc.Storage = jetstream.FileStorage
 		sc.Retention = jetstream.LimitsPolicy
 		sc.Replicas = cfg.Replicas
-		sc.Duplicates = cfg.Duplicates
-		sc.MaxAge = cfg.MaxAge
+		if sc.MaxAge == 0 {
+			sc.MaxAge = cfg.MaxAge
+		}
+		sc.Duplicates = min(cfg.Duplicates, sc.MaxAge)
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 			q.Close()
 			return nil, fmt.Errorf("queue: stream %s: %w", sc.Name, err)
@@ -284,9 +300,18 @@ type ConsumeConfig struct {
 	Batch int
 	// RetryDelay is the redelivery delay after a handler error; 0 means 1 second.
 	RetryDelay time.Duration
+	// StartTime, when set, is where a durable that does not exist yet starts (an existing one
+	// keeps its position); zero means from the stream's first message.
+	StartTime time.Time
+	// InactiveAfter, when set, lets the server delete the durable after that long without a
+	// consumer (per-instance durables of instances that are gone).
+	InactiveAfter time.Duration
 }
 
 // Consume runs a durable pull consumer until ctx ends, calling h for each message in order.
+// Consumers with the same Durable, in this process or in other processes on the same NATS
+// server or cluster, share it: each message goes to one of them (work-queue semantics);
+// consumers that must each see every message use durables of their own.
 func (q *Queue) Consume(ctx context.Context, cc ConsumeConfig, h Handler) error {
 	if cc.Batch == 0 {
 		cc.Batch = 64
@@ -294,15 +319,31 @@ func (q *Queue) Consume(ctx context.Context, cc ConsumeConfig, h Handler) error 
 	if cc.RetryDelay == 0 {
 		cc.RetryDelay = time.Second
 	}
-	cons, err := q.js.CreateOrUpdateConsumer(ctx, cc.Stream, jetstream.ConsumerConfig{
-		Durable:       cc.Durable,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       q.cfg.AckWait,
-		MaxDeliver:    -1,
-		FilterSubject: cc.Filter,
-		MaxAckPending: 4 * cc.Batch,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
+	ccfg := jetstream.ConsumerConfig{
+		Durable:           cc.Durable,
+		AckPolicy:         jetstream.AckExplicitPolicy,
+		AckWait:           q.cfg.AckWait,
+		MaxDeliver:        -1,
+		FilterSubject:     cc.Filter,
+		MaxAckPending:     4 * cc.Batch,
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		InactiveThreshold: cc.InactiveAfter,
+	}
+	if !cc.StartTime.IsZero() {
+		existing, err := q.js.Consumer(ctx, cc.Stream, cc.Durable)
+		switch {
+		case err == nil:
+			// Where a durable starts cannot be changed: keep what it was made with.
+			info := existing.CachedInfo()
+			ccfg.DeliverPolicy, ccfg.OptStartTime = info.Config.DeliverPolicy, info.Config.OptStartTime
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+			st := cc.StartTime
+			ccfg.DeliverPolicy, ccfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &st
+		default:
+			return fmt.Errorf("queue: consumer %s: %w", cc.Durable, err)
+		}
+	}
+	cons, err := q.js.CreateOrUpdateConsumer(ctx, cc.Stream, ccfg)
 	if err != nil {
 		return fmt.Errorf("queue: consumer %s: %w", cc.Durable, err)
 	}
@@ -340,6 +381,35 @@ func (q *Queue) Consume(ctx context.Context, cc ConsumeConfig, h Handler) error 
 			q.cfg.Log.Debug("watcher: queue batch", "consumer", cc.Durable, "err", err)
 		}
 	}
+	return nil
+}
+
+// Follow calls h, in order, for every message of stream stored from since on (and every later
+// one) until ctx ends. It uses an ordered consumer of its own, so every follower sees every
+// message — a broadcast, unlike Consume — and one that lost its connection resumes after the
+// last message it saw.
+func (q *Queue) Follow(ctx context.Context, stream string, since time.Time, h func(m Msg)) error {
+	if q.nc == nil || q.nc.IsClosed() {
+		return ErrClosed
+	}
+	oc := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since}
+	c, err := q.js.OrderedConsumer(ctx, stream, oc)
+	if err != nil {
+		return fmt.Errorf("queue: follow %s: %w", stream, err)
+	}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		md, _ := m.Metadata()
+		var n uint64
+		if md != nil {
+			n = md.NumDelivered
+		}
+		h(Msg{Subject: m.Subject(), Data: m.Data(), NumDelivered: n})
+	})
+	if err != nil {
+		return fmt.Errorf("queue: follow %s: %w", stream, err)
+	}
+	<-ctx.Done()
+	cc.Stop()
 	return nil
 }
 

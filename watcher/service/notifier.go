@@ -155,7 +155,7 @@ func summary(ds []store.Delivery) string {
 	st := store.StateDelivered
 	for _, d := range ds {
 		switch d.State {
-		case store.StatePending:
+		case store.StatePending, store.StateSending:
 			return store.StatePending
 		case store.StateThrottled:
 			st = store.StateThrottled
@@ -184,6 +184,9 @@ func (s *Service) Notification(ctx context.Context, id string) (AlertView, error
 		dv := DeliveryView{Channel: d.Channel, Target: d.Target, State: d.State, Attempts: d.Attempts, LastError: d.LastError, UpdatedAt: d.UpdatedAt}
 		if d.State == store.StatePending {
 			dv.NextAt = d.NextAt
+		}
+		if d.State == store.StateSending {
+			dv.State = store.StatePending // claimed by a dispatcher, being sent
 		}
 		v.Deliveries = append(v.Deliveries, dv)
 	}

@@ -60,6 +60,13 @@ type Config struct {
 	Backoff notify.Backoff
 	// DispatchPoll is how often the dispatcher looks for due deliveries; 0 means 250ms.
 	DispatchPoll time.Duration
+	// InstanceID names this instance among the watcher processes sharing the store and the
+	// queue: the dispatcher claims deliveries under it. It must be unique among running
+	// instances and stable across restarts of one; "" means a random id per process.
+	InstanceID string
+	// DeliveryLease is how long a claimed delivery stays reserved for this instance; 0 means
+	// 2 minutes (notify.DispatcherConfig.Lease).
+	DeliveryLease time.Duration
 	// Window and Rules configure the pure core; zero values are the defaults.
 	Window window.Config
 	Rules  rules.Config
@@ -124,6 +131,9 @@ func (c *Config) Validate() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.InstanceID == "" {
+		c.InstanceID = newID("watcher-")
+	}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
@@ -171,6 +181,7 @@ type Service struct {
 	byKey    map[string]map[string][]string // symbol → user → subscription ids
 	settings map[string]Settings            // by user
 	limiter  *rules.UserLimiter             // per-user hourly cap
+	loadedAt time.Time                      // when New read the store (changes are followed from shortly before)
 }
 
 // New checks the configuration, loads subscriptions, settings and symbol states from the
@@ -203,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.disp, err = notify.NewDispatcher(notify.DispatcherConfig{
 		Store: cfg.Store, Senders: cfg.Senders, Pacers: cfg.Pacers, Backoff: cfg.Backoff, Poll: cfg.DispatchPoll,
-		Now: cfg.Now, Log: cfg.Log,
+		Owner: cfg.InstanceID, Lease: cfg.DeliveryLease, Now: cfg.Now, Log: cfg.Log,
 		Observe: func(ch, state string, since time.Duration) {
 			s.m.Deliveries.WithLabelValues(ch, state).Inc()
 			if state == store.StateDelivered {
@@ -214,6 +225,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.loadedAt = time.Now()
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
@@ -289,21 +301,28 @@ func (s *Service) Metrics() *Metrics { return s.m }
 // Scale returns the number of decimals prices are kept at.
 func (s *Service) Scale() int { return s.cfg.Scale }
 
-// Run consumes the queue (fan-out batches and external ticks) and runs the dispatcher until
-// ctx ends; it returns the first error that stops a part early.
+// Run consumes the queue (fan-out batches and external ticks), follows the other instances'
+// subscription and settings changes, and runs the dispatcher until ctx ends; it returns the
+// first error that stops a part early.
 func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() {
 		errc <- s.cfg.Queue.Consume(ctx, queue.ConsumeConfig{Stream: queue.FanoutStream, Durable: "notifier", Filter: queue.FanoutPrefix + ">", Batch: 16}, s.handleBatch)
 	}()
+	go func() { errc <- s.followChanges(ctx, s.loadedAt.Add(-5*time.Second)) }()
 	go func() {
-		errc <- s.cfg.Queue.Consume(ctx, queue.ConsumeConfig{Stream: queue.TickStream, Durable: "ticks", Filter: queue.TickSubject, Batch: 64}, s.handleTickMsg)
+		// Every instance evaluates every tick (a durable of its own, unlike the shared
+		// notifier): instances that see the same ticks in the same order fire the same alerts
+		// with the same ids, which the queue and the store then de-duplicate. A new durable
+		// starts at the ticks stored since shortly before the state was loaded.
+		errc <- s.cfg.Queue.Consume(ctx, queue.ConsumeConfig{Stream: queue.TickStream, Durable: s.TicksConsumer(), Filter: queue.TickSubject, Batch: 64,
+			StartTime: s.loadedAt.Add(-5 * time.Second), InactiveAfter: 7 * 24 * time.Hour}, s.handleTickMsg)
 	}()
 	go func() { errc <- s.disp.Run(ctx) }()
 	var first error
-	for range 3 {
+	for range 4 {
 		err := <-errc
 		if err != nil && first == nil {
 			first = err
@@ -314,6 +333,10 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	return first
 }
+
+// TicksConsumer returns the name of this instance's durable consumer of the NATS tick
+// stream: "ticks-" and a hash of the instance id.
+func (s *Service) TicksConsumer() string { return hashID("ticks-", s.cfg.InstanceID) }
 
 // Ready reports whether the service can take requests.
 func (s *Service) Ready() bool {

@@ -281,16 +281,25 @@ func (s *Service) Subscribe(ctx context.Context, req SubscriptionRequest) (store
 	if err := s.cfg.Store.PutSubscription(ctx, sub); err != nil {
 		return sub, err
 	}
+	if err := s.applySubLocked(sub); err != nil {
+		return sub, err
+	}
+	s.announceLocked(ctx, change{Kind: changeSubscribe, Sub: &sub})
+	return sub, nil
+}
+
+// applySubLocked adds a stored subscription to the in-memory state and the index.
+func (s *Service) applySubLocked(sub store.Subscription) error {
 	s.addSubLocked(sub)
 	if err := s.reindexLocked(sub.Symbol, sub.User); err != nil {
-		return sub, err
+		return err
 	}
 	s.known[sub.Symbol] = true
 	if _, err := s.stateLocked(sub.Symbol); err != nil {
-		return sub, err
+		return err
 	}
 	s.syncThresholdsLocked(sub.Symbol)
-	return sub, nil
+	return nil
 }
 
 func (s *Service) addSubLocked(sub store.Subscription) {
@@ -350,6 +359,16 @@ func (s *Service) Unsubscribe(ctx context.Context, id string) error {
 	if err := s.cfg.Store.DeleteSubscription(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	if err := s.removeSubLocked(sub); err != nil {
+		return err
+	}
+	s.announceLocked(ctx, change{Kind: changeUnsubscribe, ID: id})
+	return nil
+}
+
+// removeSubLocked removes a subscription from the in-memory state and the index.
+func (s *Service) removeSubLocked(sub store.Subscription) error {
+	id := sub.ID
 	delete(s.subs, id)
 	ids := slices.DeleteFunc(s.byKey[sub.Symbol][sub.User], func(x string) bool { return x == id })
 	if len(ids) == 0 {
@@ -457,6 +476,7 @@ func (s *Service) PutSettings(ctx context.Context, user string, spec SettingsSpe
 		return st, err
 	}
 	s.settings[user] = st
+	s.announceLocked(ctx, change{Kind: changeSettings, User: user, Settings: doc})
 	return st, nil
 }
 

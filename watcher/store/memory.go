@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"sort"
@@ -126,7 +127,9 @@ func (m *Memory) InsertNotifications(_ context.Context, ns []Notification) ([]No
 		}
 		m.notes[n.ID] = &c
 		m.order = append(m.order, n.ID)
-		out = append(out, c)
+		ret := c
+		ret.Deliveries = slices.Clone(c.Deliveries) // the stored ones change as they are sent
+		out = append(out, ret)
 	}
 	return out, nil
 }
@@ -198,11 +201,85 @@ func (m *Memory) UpdateDelivery(_ context.Context, d Delivery) error {
 	for i := range n.Deliveries {
 		x := &n.Deliveries[i]
 		if x.Channel == d.Channel && x.Target == d.Target {
-			x.State, x.Attempts, x.NextAt, x.LastError, x.UpdatedAt = d.State, d.Attempts, d.NextAt, d.LastError, d.UpdatedAt
+			x.State, x.Attempts, x.NextAt, x.LastError, x.UpdatedAt, x.Owner = d.State, d.Attempts, d.NextAt, d.LastError, d.UpdatedAt, d.Owner
 			return nil
 		}
 	}
 	return ErrNotFound
+}
+
+// ClaimDeliveries implements Store.
+func (m *Memory) ClaimDeliveries(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Delivery, error) {
+	if owner == "" {
+		return nil, errors.New("store: claim deliveries: owner is empty")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []*Delivery
+	for _, id := range m.order {
+		n := m.notes[id]
+		for i := range n.Deliveries {
+			d := &n.Deliveries[i]
+			if (d.State == StatePending || d.State == StateSending) && !d.NextAt.After(now) {
+				due = append(due, d)
+			}
+		}
+	}
+	sort.SliceStable(due, func(i, j int) bool { return due[i].NextAt.Before(due[j].NextAt) })
+	var out []Delivery
+	for _, d := range due[:min(len(due), max(limit, 0))] {
+		d.State, d.Owner, d.NextAt, d.UpdatedAt = StateSending, owner, now.Add(lease), now
+		out = append(out, *d)
+	}
+	return out, nil
+}
+
+// FinishDelivery implements Store.
+func (m *Memory) FinishDelivery(_ context.Context, owner string, d Delivery) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.notes[d.NotificationID]
+	if !ok {
+		return ErrNotFound
+	}
+	for i := range n.Deliveries {
+		x := &n.Deliveries[i]
+		if x.Channel != d.Channel || x.Target != d.Target {
+			continue
+		}
+		if x.State != StateSending || x.Owner != owner {
+			return ErrClaimLost
+		}
+		x.State, x.Attempts, x.NextAt, x.LastError, x.UpdatedAt, x.Owner = d.State, d.Attempts, d.NextAt, d.LastError, d.UpdatedAt, ""
+		return nil
+	}
+	return ErrNotFound
+}
+
+// FinishDeliveries implements Store.
+func (m *Memory) FinishDeliveries(ctx context.Context, owner string, ds []Delivery) ([]error, error) {
+	errs := make([]error, len(ds))
+	for i, d := range ds {
+		errs[i] = m.FinishDelivery(ctx, owner, d)
+	}
+	return errs, nil
+}
+
+// ReleaseDeliveries implements Store.
+func (m *Memory) ReleaseDeliveries(_ context.Context, owner string, now time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := 0
+	for _, n := range m.notes {
+		for i := range n.Deliveries {
+			x := &n.Deliveries[i]
+			if x.State == StateSending && x.Owner == owner {
+				x.State, x.Owner, x.NextAt, x.UpdatedAt = StatePending, "", now, now
+				k++
+			}
+		}
+	}
+	return k, nil
 }
 
 // CountDeliveries implements Store.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,7 +15,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // the embedded, pure-Go SQLite driver ("sqlite")
+	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver ("pgx")
+	_ "modernc.org/sqlite"             // the embedded, pure-Go SQLite driver ("sqlite")
 )
 
 // Dialect names the SQL flavour of a SQL store.
@@ -26,11 +28,11 @@ const (
 	Postgres Dialect = "postgres"
 )
 
-// SQL is a Store over database/sql: embedded SQLite by default, PostgreSQL when a driver named
-// "pgx" or "postgres" is linked into the binary (the schema and queries are portable; only
-// placeholders and two column types differ). SQLite runs in WAL mode with synchronous=FULL, so
-// a committed transaction survives an OS crash, and with one connection, so writers never see
-// SQLITE_BUSY.
+// SQL is a Store over database/sql: embedded SQLite by default, PostgreSQL by URL (through
+// github.com/jackc/pgx/v5's database/sql driver). The schema and queries are shared; only
+// placeholders ($1.. against ?), the binary and serial column types and the row locking of
+// ClaimDeliveries differ. SQLite runs in WAL mode with synchronous=FULL, so a committed
+// transaction survives an OS crash, and with one connection, so writers never see SQLITE_BUSY.
 type SQL struct {
 	db        *sql.DB
 	dialect   Dialect
@@ -38,31 +40,34 @@ type SQL struct {
 	closeErr  error
 }
 
-// Open opens the store named by url and creates its schema:
+// Open opens the store named by url and creates or upgrades its schema:
 //
 //   - a file path, "sqlite:PATH" or "file:PATH": embedded SQLite (the file and its directory
 //     are created);
-//   - "postgres://..." or "postgresql://...": PostgreSQL, which needs a database/sql driver
-//     registered as "pgx" or "postgres" (none is linked in this build; Open says so).
+//   - "postgres://..." or "postgresql://...": PostgreSQL, e.g.
+//     postgres://user:pass@host:5432/db?sslmode=disable; any other query parameter is a
+//     run-time setting (search_path=NAME puts the tables in schema NAME). Several watcher
+//     instances may share one database: the schema is created under an advisory lock and
+//     deliveries are claimed with FOR UPDATE SKIP LOCKED.
 func Open(ctx context.Context, url string) (*SQL, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		driver := ""
-		for _, d := range sql.Drivers() {
-			if d == "pgx" || d == "postgres" {
-				driver = d
-			}
-		}
-		if driver == "" {
-			return nil, errors.New("store: PostgreSQL URL given but no PostgreSQL driver is linked into this binary (import github.com/jackc/pgx/v5/stdlib to enable it)")
-		}
-		db, err := sql.Open(driver, url)
+		db, err := sql.Open("pgx", url)
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(16)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: connect postgres %s: %w", redact(url), err)
 		}
 		return newSQL(ctx, db, Postgres)
 	case url == "":
 		return nil, errors.New("store: database URL or path is empty")
+	case strings.Contains(url, "://"):
+		return nil, fmt.Errorf("store: database URL %q: want a SQLite path or a postgres:// URL", redact(url))
 	}
 	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "file:")
 	if path != ":memory:" {
@@ -79,10 +84,37 @@ func Open(ctx context.Context, url string) (*SQL, error) {
 	return newSQL(ctx, db, SQLite)
 }
 
+// redact hides the password of a URL for error messages.
+func redact(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Dialect returns the SQL flavour of the store.
+func (s *SQL) Dialect() Dialect { return s.dialect }
+
 func newSQL(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 	s := &SQL{db: db, dialect: d}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// schemaLock is the PostgreSQL advisory lock key that serializes schema changes of instances
+// starting together ("fabmarkt" in ASCII).
+const schemaLock = 0x6661626d61726b74
+
+// migrate creates the tables and indexes that are missing and adds the columns later versions
+// introduced, in one transaction (on PostgreSQL under an advisory lock, since concurrent
+// CREATE TABLE IF NOT EXISTS can fail).
+func (s *SQL) migrate(ctx context.Context) error {
 	blob, serial := "BLOB", "INTEGER PRIMARY KEY AUTOINCREMENT"
-	if d == Postgres {
+	if s.dialect == Postgres {
 		blob, serial = "BYTEA", "BIGSERIAL PRIMARY KEY"
 	}
 	schema := []string{
@@ -92,18 +124,57 @@ func newSQL(ctx context.Context, db *sql.DB, d Dialect) (*SQL, error) {
 		`CREATE TABLE IF NOT EXISTS notifications (seq ` + serial + `, id TEXT NOT NULL UNIQUE, event_id TEXT NOT NULL, type TEXT NOT NULL, usr TEXT NOT NULL, symbol TEXT NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS notifications_usr ON notifications (usr, seq)`,
 		`CREATE INDEX IF NOT EXISTS notifications_symbol ON notifications (symbol, seq)`,
-		`CREATE TABLE IF NOT EXISTS deliveries (notification_id TEXT NOT NULL, channel TEXT NOT NULL, target TEXT NOT NULL, secret TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, next_at BIGINT NOT NULL, last_error TEXT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (notification_id, channel, target))`,
+		`CREATE TABLE IF NOT EXISTS deliveries (notification_id TEXT NOT NULL, channel TEXT NOT NULL, target TEXT NOT NULL, secret TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, next_at BIGINT NOT NULL, last_error TEXT NOT NULL, updated_at BIGINT NOT NULL, owner TEXT NOT NULL DEFAULT '', PRIMARY KEY (notification_id, channel, target))`,
 		`CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at)`,
 		`CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, value ` + blob + ` NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS symbol_states (symbol TEXT PRIMARY KEY, win ` + blob + ` NOT NULL, rules ` + blob + ` NOT NULL, meta ` + blob + ` NOT NULL)`,
 	}
-	for _, q := range schema {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("store: create schema: %w", err)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: create schema: %w", err)
+	}
+	defer tx.Rollback()
+	if s.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLock)); err != nil {
+			return fmt.Errorf("store: create schema: lock: %w", err)
 		}
 	}
-	return s, nil
+	for _, q := range schema {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store: create schema: %w", err)
+		}
+	}
+	// Columns added after the first release: databases made before them get them here.
+	added := []struct{ table, column, def string }{
+		{"deliveries", "owner", `TEXT NOT NULL DEFAULT ''`},
+	}
+	for _, c := range added {
+		ok, err := s.hasColumn(ctx, tx, c.table, c.column)
+		if err != nil {
+			return fmt.Errorf("store: upgrade schema: %w", err)
+		}
+		if ok {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.def); err != nil {
+			return fmt.Errorf("store: upgrade schema: add %s.%s: %w", c.table, c.column, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: create schema: commit: %w", err)
+	}
+	return nil
+}
+
+func (s *SQL) hasColumn(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
+	var n int
+	var err error
+	if s.dialect == Postgres {
+		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, table, column).Scan(&n)
+	} else {
+		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n)
+	}
+	return n > 0, err
 }
 
 // q rewrites ? placeholders into $n for PostgreSQL.
@@ -257,6 +328,10 @@ func (s *SQL) InsertNotifications(ctx context.Context, notes []Notification) ([]
 		return nil, fmt.Errorf("store: insert notifications: %w", err)
 	}
 	defer insD.Close()
+	// Insert in id order: two instances recording overlapping batches take the unique-index
+	// locks in the same order, so PostgreSQL never has to break a deadlock between them.
+	notes = slices.Clone(notes)
+	slices.SortFunc(notes, func(a, b Notification) int { return strings.Compare(a.ID, b.ID) })
 	var out []Notification
 	for _, n := range notes {
 		var seq int64
@@ -285,12 +360,12 @@ func (s *SQL) InsertNotifications(ctx context.Context, notes []Notification) ([]
 	return out, nil
 }
 
-const deliveryCols = `notification_id, channel, target, secret, state, attempts, next_at, last_error, updated_at`
+const deliveryCols = `notification_id, channel, target, secret, state, attempts, next_at, last_error, updated_at, owner`
 
 func scanDelivery(sc interface{ Scan(...any) error }) (Delivery, error) {
 	var d Delivery
 	var next, upd int64
-	err := sc.Scan(&d.NotificationID, &d.Channel, &d.Target, &d.Secret, &d.State, &d.Attempts, &next, &d.LastError, &upd)
+	err := sc.Scan(&d.NotificationID, &d.Channel, &d.Target, &d.Secret, &d.State, &d.Attempts, &next, &d.LastError, &upd, &d.Owner)
 	d.NextAt, d.UpdatedAt = fromNs(next), fromNs(upd)
 	return d, err
 }
@@ -382,8 +457,8 @@ func (s *SQL) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]De
 
 // UpdateDelivery implements Store.
 func (s *SQL) UpdateDelivery(ctx context.Context, d Delivery) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_error = ?, updated_at = ? WHERE notification_id = ? AND channel = ? AND target = ?`),
-		d.State, d.Attempts, ns(d.NextAt), d.LastError, ns(d.UpdatedAt), d.NotificationID, d.Channel, d.Target)
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_error = ?, updated_at = ?, owner = ? WHERE notification_id = ? AND channel = ? AND target = ?`),
+		d.State, d.Attempts, ns(d.NextAt), d.LastError, ns(d.UpdatedAt), d.Owner, d.NotificationID, d.Channel, d.Target)
 	if err != nil {
 		return fmt.Errorf("store: update delivery: %w", err)
 	}
@@ -391,6 +466,109 @@ func (s *SQL) UpdateDelivery(ctx context.Context, d Delivery) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// ClaimDeliveries implements Store. One statement selects the due rows and marks them claimed;
+// on PostgreSQL the selection locks the rows FOR UPDATE SKIP LOCKED, so concurrent claimers
+// split the due rows between them instead of waiting, and a row another claimer changed
+// meanwhile is re-checked against the condition before it is taken. SQLite runs one writer at
+// a time, which gives the same exclusion.
+func (s *SQL) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Delivery, error) {
+	if owner == "" {
+		return nil, errors.New("store: claim deliveries: owner is empty")
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = ` FOR UPDATE SKIP LOCKED`
+	}
+	query := `UPDATE deliveries SET state = ?, owner = ?, next_at = ?, updated_at = ?
+		WHERE (notification_id, channel, target) IN (
+			SELECT notification_id, channel, target FROM deliveries
+			WHERE state IN (?, ?) AND next_at <= ? ORDER BY next_at LIMIT ?` + lock + `)
+		RETURNING ` + deliveryCols
+	rows, err := s.db.QueryContext(ctx, s.q(query), StateSending, owner, now.Add(lease).UnixNano(), now.UnixNano(),
+		StatePending, StateSending, now.UnixNano(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: claim deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// FinishDelivery implements Store.
+func (s *SQL) FinishDelivery(ctx context.Context, owner string, d Delivery) error {
+	errs, err := s.FinishDeliveries(ctx, owner, []Delivery{d})
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+// FinishDeliveries implements Store.
+func (s *SQL) FinishDeliveries(ctx context.Context, owner string, ds []Delivery) ([]error, error) {
+	errs := make([]error, len(ds))
+	if len(ds) == 0 {
+		return errs, nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: finish deliveries: %w", err)
+	}
+	defer tx.Rollback()
+	upd, err := tx.PrepareContext(ctx, s.q(`UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, last_error = ?, updated_at = ?, owner = ''
+		WHERE notification_id = ? AND channel = ? AND target = ? AND state = ? AND owner = ?`))
+	if err != nil {
+		return nil, fmt.Errorf("store: finish deliveries: %w", err)
+	}
+	defer upd.Close()
+	for i, d := range ds {
+		res, err := upd.ExecContext(ctx, d.State, d.Attempts, ns(d.NextAt), d.LastError, ns(d.UpdatedAt), d.NotificationID, d.Channel, d.Target, StateSending, owner)
+		if err != nil {
+			return nil, fmt.Errorf("store: finish delivery of %s: %w", d.NotificationID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			continue
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM deliveries WHERE notification_id = ? AND channel = ? AND target = ?`), d.NotificationID, d.Channel, d.Target).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			errs[i] = ErrNotFound
+		case err != nil:
+			return nil, fmt.Errorf("store: finish delivery of %s: %w", d.NotificationID, err)
+		default:
+			errs[i] = ErrClaimLost
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: finish deliveries: commit: %w", err)
+	}
+	return errs, nil
+}
+
+// ReleaseDeliveries implements Store.
+func (s *SQL) ReleaseDeliveries(ctx context.Context, owner string, now time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE deliveries SET state = ?, owner = '', next_at = ?, updated_at = ? WHERE state = ? AND owner = ?`),
+		StatePending, now.UnixNano(), now.UnixNano(), StateSending, owner)
+	if err != nil {
+		return 0, fmt.Errorf("store: release deliveries: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // CountDeliveries implements Store.
@@ -437,13 +615,13 @@ func (s *SQL) SaveProgress(ctx context.Context, p Progress) error {
 	defer tx.Rollback()
 	for sym, st := range p.Symbols {
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO symbol_states (symbol, win, rules, meta) VALUES (?, ?, ?, ?) ON CONFLICT (symbol) DO UPDATE SET win = excluded.win, rules = excluded.rules, meta = excluded.meta`),
-			sym, st.Window, st.Rules, nonNil(st.Meta)); err != nil {
+			sym, nonNil(st.Window), nonNil(st.Rules), nonNil(st.Meta)); err != nil {
 			return fmt.Errorf("store: save state of %s: %w", sym, err)
 		}
 	}
 	for name, v := range p.Checkpoints {
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO checkpoints (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
-			name, v); err != nil {
+			name, nonNil(v)); err != nil {
 			return fmt.Errorf("store: save checkpoint %s: %w", name, err)
 		}
 	}

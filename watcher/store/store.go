@@ -3,13 +3,24 @@
 // rule states, and the checkpoints of its feeds.
 //
 // One interface, Store, has two implementations: Memory (tests and throw-away runs) and SQL
-// (embedded SQLite through the pure-Go modernc.org/sqlite driver by default; the schema and
-// queries are written for PostgreSQL too, see Open). The service treats the store as the source
+// (embedded SQLite through the pure-Go modernc.org/sqlite driver by default, or PostgreSQL by
+// URL through github.com/jackc/pgx/v5; see Open). The service treats the store as the source
 // of truth for delivery: a notification and its pending deliveries are inserted in one
 // transaction before the queue message that produced them is acknowledged, and the dispatcher
 // works from the pending deliveries (an outbox), so a crash between the queue and a channel
 // loses nothing and an insert replayed after a crash changes nothing (InsertNotifications is
-// idempotent on the notification id).
+// idempotent on the notification id: insert-if-absent, so of two instances recording the same
+// notification exactly one gets it back as new).
+//
+// # Delivery state machine
+//
+// A delivery is pending (due at NextAt), then claimed by one dispatcher for a lease
+// (ClaimDeliveries: state sending, Owner the dispatcher's instance id, NextAt the end of the
+// lease), then finished by its owner (FinishDelivery: delivered, dead, or pending again after a
+// backoff). A claim is exclusive across processes sharing the store, so two watcher instances
+// never send the same delivery at once; a claim whose owner died is taken over when its lease
+// runs out, and an instance restarting under the same id releases its own claims at once
+// (ReleaseDeliveries). Throttled deliveries are final when inserted.
 package store
 
 import (
@@ -24,10 +35,16 @@ var ErrNotFound = errors.New("store: not found")
 // ErrExists is returned when a record with the same id already exists.
 var ErrExists = errors.New("store: already exists")
 
+// ErrClaimLost is returned by FinishDelivery when the delivery is no longer claimed by the
+// owner (its lease ran out and another dispatcher took it over).
+var ErrClaimLost = errors.New("store: delivery claim lost")
+
 // Delivery states.
 const (
 	// StatePending: not yet delivered; due at NextAt.
 	StatePending = "pending"
+	// StateSending: claimed by the dispatcher named by Owner until NextAt (the lease).
+	StateSending = "sending"
 	// StateDelivered: the channel accepted the notification.
 	StateDelivered = "delivered"
 	// StateDead: given up after the last attempt or a permanent error (a dead letter).
@@ -63,10 +80,13 @@ type Delivery struct {
 	Target         string
 	Secret         string
 	State          string
-	Attempts       int
-	NextAt         time.Time
-	LastError      string
-	UpdatedAt      time.Time
+	// Owner is the instance id of the dispatcher holding the claim (state sending), or "".
+	Owner    string
+	Attempts int
+	// NextAt is when a pending delivery is due, or when the claim of a sending one expires.
+	NextAt    time.Time
+	LastError string
+	UpdatedAt time.Time
 }
 
 // Notification is one message for one user, with its deliveries.
@@ -131,8 +151,24 @@ type Store interface {
 	ListNotifications(ctx context.Context, f Filter) ([]Notification, error)
 	// DueDeliveries returns up to limit pending deliveries with NextAt <= now, oldest first.
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
-	// UpdateDelivery stores the state, attempts, next time and last error of a delivery.
+	// UpdateDelivery stores the state, attempts, next time and last error of a delivery,
+	// unconditionally (tests and repairs; dispatchers use ClaimDeliveries and FinishDelivery).
 	UpdateDelivery(ctx context.Context, d Delivery) error
+	// ClaimDeliveries atomically claims up to limit deliveries that are due at now — pending
+	// with NextAt <= now, or sending with an expired lease — for owner until now+lease, and
+	// returns them (state sending, Owner set, NextAt the lease's end), oldest first. Two
+	// callers never get the same delivery while its lease runs.
+	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
+	// FinishDelivery records the outcome of a claimed delivery (its State pending, delivered
+	// or dead, with Attempts, NextAt, LastError, UpdatedAt) if owner still holds the claim;
+	// ErrClaimLost otherwise, ErrNotFound when there is no such delivery.
+	FinishDelivery(ctx context.Context, owner string, d Delivery) error
+	// FinishDeliveries is FinishDelivery for many deliveries in one transaction (one commit,
+	// one fsync); errs[i] is the outcome of ds[i], err a failure of the whole batch.
+	FinishDeliveries(ctx context.Context, owner string, ds []Delivery) (errs []error, err error)
+	// ReleaseDeliveries makes every delivery claimed by owner pending again, due at now, and
+	// returns how many there were (an instance restarting under the same id).
+	ReleaseDeliveries(ctx context.Context, owner string, now time.Time) (int, error)
 	// CountDeliveries returns the number of deliveries per state.
 	CountDeliveries(ctx context.Context) (map[string]int, error)
 
