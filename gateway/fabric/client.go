@@ -78,6 +78,7 @@ type Client struct {
 	commitTO   time.Duration
 	locks      *keyedLocks
 	recent     *recentCommits // keys written lately, to tell peer lag from absence
+	latency    latencyEWMA    // commit latency, for the scheduler's patience
 
 	base   context.Context // background commits; canceled by Close
 	cancel context.CancelFunc

@@ -2,6 +2,7 @@ package fabric
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,3 +47,24 @@ func (r *recentCommits) lagging(key string, now time.Time) bool {
 	t, ok := r.m[key]
 	return ok && now.Sub(t) <= recentWindow
 }
+
+// latencyEWMA is a moving average of commit latencies (submit to commit status), updated by
+// every commit this gateway sees; the match scheduler scales its patience with it.
+type latencyEWMA struct{ ns atomic.Int64 }
+
+// observe folds d into the average (weight 1/5).
+func (l *latencyEWMA) observe(d time.Duration) {
+	for {
+		old := l.ns.Load()
+		next := int64(d)
+		if old > 0 {
+			next = old + (int64(d)-old)/5
+		}
+		if l.ns.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// value returns the average (0 before the first commit).
+func (l *latencyEWMA) value() time.Duration { return time.Duration(l.ns.Load()) }

@@ -40,3 +40,17 @@ func TestRecentCommits(t *testing.T) {
 		t.Fatalf("%d keys kept after pruning", len(r.m))
 	}
 }
+
+// TestLatencyEWMA checks the moving average: the first sample is taken as is, later ones with
+// weight 1/5.
+func TestLatencyEWMA(t *testing.T) {
+	var l latencyEWMA
+	if l.value() != 0 {
+		t.Fatal("not zero before the first sample")
+	}
+	l.observe(time.Second)
+	l.observe(6 * time.Second)
+	if got := l.value(); got != 2*time.Second {
+		t.Fatalf("value = %v, want 2s", got)
+	}
+}

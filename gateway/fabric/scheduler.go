@@ -171,7 +171,14 @@ func (s *Scheduler) shouldLook(sym string, sweep bool, now time.Time) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return now.Sub(s.progress[sym]) >= backupTicks*s.interval
+	return now.Sub(s.progress[sym]) >= s.patience()
+}
+
+// patience is how long a backup lets a symbol's work wait with no Match committed:
+// backupTicks ticks, or three commit latencies when the network is slower than that, so an
+// overloaded network is not made worse by backups racing a primary that is only slow.
+func (s *Scheduler) patience() time.Duration {
+	return max(backupTicks*s.interval, 3*s.c.latency.value())
 }
 
 // claim records what one look at sym found (work: Match would do something) and says whether
@@ -197,7 +204,7 @@ func (s *Scheduler) claim(sym string, work bool, now time.Time) bool {
 		s.stalled[sym] = now
 		return false
 	}
-	return now.Sub(since) >= backupTicks*s.interval
+	return now.Sub(since) >= s.patience()
 }
 
 // isDirty says whether sym has had intake that may still wait for a Match.

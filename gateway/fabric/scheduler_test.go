@@ -31,26 +31,33 @@ func TestSchedulerTurns(t *testing.T) {
 	}
 	busy := tick{work: true, look: true}
 	tests := []struct {
-		name  string
-		org   string
-		ticks []tick
+		name    string
+		org     string
+		latency time.Duration // the gateway's commit latency average
+		ticks   []tick
 	}{
-		{"primary matches whenever there is work", primary, []tick{
+		{"primary matches whenever there is work", primary, 0, []tick{
 			{work: true, look: true, submit: true}, {work: true, look: true, submit: true},
 			{look: true}, {work: true, progress: true, look: true, submit: true}}},
-		{"backup steps in after backupTicks ticks of stalled work", backup, []tick{
+		{"backup steps in after backupTicks ticks of stalled work", backup, 0, []tick{
 			busy, busy, busy, busy, {work: true, look: true, submit: true}, {work: true, look: true, submit: true}}},
-		{"backup stays out while the primary's Matches commit", backup, []tick{
+		{"backup stays out while the primary's Matches commit", backup, 0, []tick{
 			busy, busy, busy, {work: true, progress: true}, {work: true}, {work: true}, {work: true},
 			busy, busy, busy, busy, {work: true, look: true, submit: true}}},
-		{"a sweep makes a backup look, not submit", backup, []tick{
+		{"a sweep makes a backup look, not submit", backup, 0, []tick{
 			{work: true, progress: true}, {work: true, sweep: true, look: true}}},
-		{"no work resets the backup's patience", backup, []tick{
+		{"no work resets the backup's patience", backup, 0, []tick{
 			busy, busy, busy, busy, {look: true}, busy, busy}},
+		{"on a slow network a backup waits three commit latencies", backup, 2 * time.Second, []tick{
+			busy, busy, busy, busy, busy, busy, {work: true, look: true, submit: true}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewScheduler(&Client{org: tt.org}, time.Second)
+			c := &Client{org: tt.org}
+			if tt.latency > 0 {
+				c.latency.observe(tt.latency)
+			}
+			s := NewScheduler(c, time.Second)
 			for i, tk := range tt.ticks {
 				now := start.Add(time.Duration(i) * time.Second)
 				if tk.progress {

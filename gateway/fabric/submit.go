@@ -307,6 +307,7 @@ func (c *Client) run(f *flight, k call, tx *client.Transaction, unlock func()) {
 			c.metrics.Submit(k.fn, "committed")
 			c.setTx(api.TxStatus{TxID: txID, Status: api.TxValid, ValidationCode: out.Code.String(), BlockNumber: out.Block})
 			c.recent.committed(k.lock, time.Now())
+			c.latency.observe(time.Since(start))
 			if key != "" {
 				raw, _ := tx.Bytes()
 				_ = c.store.Put(key, &Record{Fingerprint: k.w.Fingerprint, Function: k.fn, TxID: txID, TxBytes: raw,
