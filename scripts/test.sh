@@ -21,6 +21,8 @@ source "$REPO/scripts/lib/postgres.sh"
 pg_start
 go test -count=1 -timeout 20m ./... || { rc=$?; pg_stop; exit $rc; }
 pg_stop
+# Every fuzz target briefly (about 3 min); FUZZTIME=5m for a long run.
+./scripts/fuzz.sh -fuzztime "${FUZZTIME:-5s}"
 
 [[ ${UNIT_ONLY:-0} == 1 ]] && { section "done (unit only)"; exit 0; }
 

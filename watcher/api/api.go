@@ -20,6 +20,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -299,8 +300,15 @@ func (s *Server) decode(c *gin.Context, v any) bool {
 		abort(c, http.StatusBadRequest, CodeMalformedJSON, "cannot read body: "+err.Error())
 		return false
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
+	// Strict, as the gateway: unknown fields and trailing data are refused.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		abort(c, http.StatusBadRequest, CodeMalformedJSON, "body: "+err.Error())
+		return false
+	}
+	if dec.More() {
+		abort(c, http.StatusBadRequest, CodeMalformedJSON, "body: trailing data after the JSON value")
 		return false
 	}
 	return true
