@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fabmarket/fabmarket/internal/benchkit"
 	"github.com/fabmarket/fabmarket/internal/fabnet"
 	"github.com/fabmarket/fabmarket/internal/netconf"
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -124,20 +125,6 @@ func run(ctx context.Context, contract *client.Contract, name string, clients, c
 		Name: name, Clients: clients, Count: count,
 		Committed: committed, Invalid: invalid, Failed: failed, Resubmits: resubmits,
 		Seconds: secs, TPS: float64(committed) / secs,
-		P50ms: pct(lat, 0.50), P99ms: pct(lat, 0.99),
+		P50ms: benchkit.Percentile(lat, 0.50), P99ms: benchkit.Percentile(lat, 0.99),
 	}
-}
-
-func pct(sorted []time.Duration, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	if i < 0 {
-		i = 0
-	}
-	if i >= len(sorted) {
-		i = len(sorted) - 1
-	}
-	return float64(sorted[i].Microseconds()) / 1000
 }

@@ -19,7 +19,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +28,6 @@ import (
 	"log"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +35,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fabmarket/fabmarket/internal/benchkit"
 	"github.com/fabmarket/fabmarket/internal/fabnet"
 	"github.com/fabmarket/fabmarket/internal/netconf"
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -87,8 +86,7 @@ type Report struct {
 type bench struct {
 	cfg      *netconf.Config
 	http     *http.Client
-	base     map[string]string // org → http://host:port
-	keys     map[string]string // org → API key
+	gw       *benchkit.Gateways
 	clients  int
 	runID    string
 	accounts []string // by client
@@ -124,7 +122,7 @@ func main() {
 		runID: strconv.FormatInt(time.Now().Unix()%1_000_000_000, 36),
 		http: &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
 			MaxIdleConns: 4 * *clients, MaxIdleConnsPerHost: *clients + 8, IdleConnTimeout: time.Minute}}}
-	if err := b.loadEndpoints(); err != nil {
+	if b.gw, err = benchkit.Load(b.cfg, b.http); err != nil {
 		log.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -174,58 +172,11 @@ func names(prefix string, n int) []string {
 	return out
 }
 
-func (b *bench) loadEndpoints() error {
-	raw, err := os.ReadFile(filepath.Join(b.cfg.RunDir(), "apikeys.json"))
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(raw, &b.keys); err != nil {
-		return err
-	}
-	b.base = map[string]string{}
-	for _, org := range append(orgs[:len(orgs):len(orgs)], "regulator") {
-		addr, err := b.cfg.Addr(strings.ToUpper(org) + "_GATEWAY")
-		if err != nil {
-			return err
-		}
-		b.base[org] = "http://" + addr
-	}
-	return nil
-}
-
 func (b *bench) orgOf(client int) string { return orgs[client%len(orgs)] }
 
 // call sends one REST request and decodes a JSON answer into out (when not nil).
 func (b *bench) call(ctx context.Context, org, method, path string, body any, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, b.base[org]+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+b.keys[org])
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := b.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, err
-	}
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(raw))
-	}
-	if out != nil {
-		return resp.StatusCode, json.Unmarshal(raw, out)
-	}
-	return resp.StatusCode, nil
+	return b.gw.Call(ctx, org, method, path, body, out)
 }
 
 // retry is call for setup writes, again after a NOT_FOUND (the account or instrument just
@@ -380,7 +331,7 @@ func (r *recorder) result(name, path string, symbols, clients, count int, secs f
 	}
 	return Result{Name: name, Path: path, Symbols: symbols, Clients: clients, Count: count,
 		Committed: r.committed, Failed: r.failed, Invalid: r.invalid, Seconds: secs,
-		TPS: float64(r.committed) / secs, P50ms: pct(r.lat, 0.50), P99ms: pct(r.lat, 0.99), MeanMs: mean}
+		TPS: float64(r.committed) / secs, P50ms: benchkit.Percentile(r.lat, 0.50), P99ms: benchkit.Percentile(r.lat, 0.99), MeanMs: mean}
 }
 
 // run has the clients take count items in turn, calling fn(client, k) for the k-th of each.
@@ -518,7 +469,7 @@ type counters struct {
 func (b *bench) scrape(ctx context.Context) counters {
 	out := counters{invalid: map[string]float64{}}
 	for _, org := range append(orgs[:len(orgs):len(orgs)], "regulator") {
-		req, _ := http.NewRequestWithContext(ctx, "GET", b.base[org]+"/metrics", nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", b.gw.Base(org)+"/metrics", nil)
 		resp, err := b.http.Do(req)
 		if err != nil {
 			log.Printf("metrics of %s: %v", org, err)
@@ -636,18 +587,4 @@ func printReport(rep Report) {
 	c := rep.Check
 	fmt.Printf("orders accepted %d, listed %d: lost %d, duplicated %d, unexpected %d (must be 0)\n",
 		c.Accepted, c.Listed, c.Lost, c.Duplicated, c.Unexpected)
-}
-
-func pct(sorted []time.Duration, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	if i < 0 {
-		i = 0
-	}
-	if i >= len(sorted) {
-		i = len(sorted) - 1
-	}
-	return float64(sorted[i].Microseconds()) / 1000
 }

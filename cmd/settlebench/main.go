@@ -19,23 +19,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/fabmarket/fabmarket/internal/benchkit"
 	"github.com/fabmarket/fabmarket/internal/fabnet"
 	"github.com/fabmarket/fabmarket/internal/netconf"
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -72,8 +70,7 @@ type Report struct {
 type bench struct {
 	cfg   *netconf.Config
 	http  *http.Client
-	base  map[string]string
-	keys  map[string]string
+	gw    *benchkit.Gateways
 	runID string
 	sym   string
 	gws   map[string]*client.Gateway
@@ -101,7 +98,7 @@ func main() {
 	}
 	b := &bench{cfg: cfg, runID: fmt.Sprintf("%x", time.Now().Unix()%0xFFFFFF),
 		http: &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}}}
-	if err := b.loadEndpoints(); err != nil {
+	if b.gw, err = benchkit.Load(b.cfg, b.http); err != nil {
 		log.Fatal(err)
 	}
 	b.gws = map[string]*client.Gateway{}
@@ -148,58 +145,10 @@ func main() {
 	}
 }
 
-func (b *bench) loadEndpoints() error {
-	raw, err := os.ReadFile(filepath.Join(b.cfg.RunDir(), "apikeys.json"))
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(raw, &b.keys); err != nil {
-		return err
-	}
-	b.base = map[string]string{}
-	for _, org := range append(orgs[:len(orgs):len(orgs)], "regulator") {
-		addr, err := b.cfg.Addr(strings.ToUpper(org) + "_GATEWAY")
-		if err != nil {
-			return err
-		}
-		b.base[org] = "http://" + addr
-	}
-	return nil
-}
-
-// httpError is a REST answer other than 2xx.
-type httpError struct {
-	status int
-	body   string
-}
-
-func (e *httpError) Error() string { return fmt.Sprintf("%d %s", e.status, e.body) }
-
 // call sends one REST request and decodes a 2xx JSON answer into out (when not nil).
 func (b *bench) call(ctx context.Context, org, method, path string, body any, out any) error {
-	var rd io.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, b.base[org]+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+b.keys[org])
-	resp, err := b.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return &httpError{resp.StatusCode, string(bytes.TrimSpace(raw))}
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
+	_, err := b.gw.Call(ctx, org, method, path, body, out)
+	return err
 }
 
 // retry is call for setup writes and steps on the other org's gateway, again after a 404 or
@@ -210,9 +159,9 @@ func (b *bench) retry(ctx context.Context, org, method, path string, body, out a
 	var err error
 	for i := 0; i < 10; i++ {
 		err = b.call(ctx, org, method, path, body, out)
-		var he *httpError
-		if err == nil || !errors.As(err, &he) || (he.status != 404 && he.status != 503 && !strings.Contains(he.body, "committed invalid") &&
-			!strings.Contains(he.body, "not allowed in this status")) {
+		var he *benchkit.HTTPError
+		if err == nil || !errors.As(err, &he) || (he.Status != 404 && he.Status != 503 && !strings.Contains(he.Body, "committed invalid") &&
+			!strings.Contains(he.Body, "not allowed in this status")) {
 			return err
 		}
 		time.Sleep(time.Duration(i+1) * 200 * time.Millisecond)
@@ -309,7 +258,7 @@ func (r *recorder) result(name string, clients, count int, secs float64) Result 
 		mean = float64(sum.Microseconds()) / 1000 / float64(len(r.lat))
 	}
 	return Result{Name: name, Clients: clients, Count: count, Done: r.done, Failed: r.failed, Seconds: secs,
-		PerSecond: float64(r.done) / secs, P50ms: pct(r.lat, 0.50), P99ms: pct(r.lat, 0.99), MeanMs: mean}
+		PerSecond: float64(r.done) / secs, P50ms: benchkit.Percentile(r.lat, 0.50), P99ms: benchkit.Percentile(r.lat, 0.99), MeanMs: mean}
 }
 
 // run has clients workers take count items in turn, calling fn(worker, k).
@@ -448,18 +397,4 @@ func printReport(r Report) {
 	if len(r.SwapStatus) > 0 {
 		fmt.Printf("swap outcomes (initiator/counterparty): %v\n", r.SwapStatus)
 	}
-}
-
-func pct(sorted []time.Duration, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	if i < 0 {
-		i = 0
-	}
-	if i >= len(sorted) {
-		i = len(sorted) - 1
-	}
-	return float64(sorted[i].Microseconds()) / 1000
 }
