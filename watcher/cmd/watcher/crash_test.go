@@ -39,6 +39,7 @@ type hookReceiver struct {
 	acked    map[string]int
 	received chan string
 	hold     chan struct{}
+	held     sync.WaitGroup // requests waiting on hold
 	bad      int
 }
 
@@ -56,6 +57,10 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.received <- m.ID
 	h.mu.Lock()
 	hold := h.hold
+	if hold != nil {
+		h.held.Add(1)
+		defer h.held.Done()
+	}
 	h.mu.Unlock()
 	if hold != nil {
 		select {
@@ -225,6 +230,12 @@ func TestCrashBetweenQueueAndDeliveryProcess(t *testing.T) {
 				}
 			}
 			w.kill()
+			if st.hold {
+				// Release the hold only once the receiver has seen the sender die;
+				// releasing it earlier would race the disconnect and acknowledge a
+				// request nobody is waiting for.
+				h.held.Wait()
+			}
 			h.setHold(false)
 			w = startWatcher(parent, dir, addr)
 			w.t = t
