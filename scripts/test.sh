@@ -6,7 +6,7 @@
 #   UNIT_ONLY=1 scripts/test.sh  unit tests only (no network)
 #   KEEP_NETWORK=1               leave the network running after the integration tests
 #   ORDERER_CYCLES=N             leader kill/restart cycles in the crash test (default 10)
-#   TEST_RUN=REGEX               only the integration tests matching REGEX
+#   TEST_RUN=REGEX               only the integration tests matching REGEX (and no chaos run)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO"
@@ -57,6 +57,12 @@ wait "$chromium_job" || cat "$chromium_log" >&2
 chromium_ensure
 go vet -tags integration ./integration/...
 go test -tags integration -count=1 -timeout 40m ${TEST_RUN:+-run "$TEST_RUN"} ./integration/... 2>&1 | tee "$RUN/integration.out"
+
+if [[ -z ${TEST_RUN:-} ]]; then
+  section "chaos (short): load with faults, then nothing lost or duplicated and the audit balances"
+  ./scripts/chaos.sh -short
+  ./scripts/audit.sh >/dev/null
+fi
 
 section "down, then up again"
 "$NETSH" down

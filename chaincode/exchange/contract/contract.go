@@ -120,7 +120,7 @@ func NewContracts(cfg Config) (*Exchange, *Settlement, *HTLCs, error) {
 // GetEvaluateTransactions lists the read-only functions of the exchange contract.
 func (e *Exchange) GetEvaluateTransactions() []string {
 	return []string{"GetInstrument", "ListInstruments", "GetAccount", "ListAccounts", "GetOrder",
-		"ListOrders", "GetBook", "ListTrades", "Audit"}
+		"ListOrders", "GetBook", "ListTrades", "Audit", "AuditLedger"}
 }
 
 // GetEvaluateTransactions lists the read-only functions of the settlement contract.

@@ -185,7 +185,21 @@ func (e *env) audit(l *stubtest.Ledger) map[string]AssetAudit {
 			e.t.Fatalf("audit %s: %+v", asset, x)
 		}
 	}
+	// The full reconciliation must agree on every ledger the tests build.
+	if full := e.auditLedger(l, ""); !full.OK {
+		e.t.Fatalf("AuditLedger on %s: %v %v", l.Channel(), full.Mismatches, full.Problems)
+	}
 	return a
+}
+
+// auditLedger runs the Regulator's AuditLedger on l.
+func (e *env) auditLedger(l *stubtest.Ledger, detailPrefix string) LedgerAudit {
+	e.t.Helper()
+	out, _, err := e.run(l, reg, func(tx *stubtest.Tx) (string, error) { return e.ex.AuditLedger(tx, detailPrefix) })
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return decode[LedgerAudit](e.t, out)
 }
 
 func limit(acct, side string, price, qty int64) OrderRequest {

@@ -165,71 +165,9 @@ func (e *Exchange) Audit(ctx contractapi.TransactionContextInterface) (string, e
 	if !t.isRegulator() {
 		return "", forbidden("only %s audits", t.cfg.RegulatorMSP)
 	}
-	out := map[string]*AssetAudit{}
-	at := func(asset string) *AssetAudit {
-		a := out[asset]
-		if a == nil {
-			a = &AssetAudit{}
-			out[asset] = a
-		}
-		return a
-	}
-	overflow := false
-	sum := func(dst *int64, v int64) {
-		s, ok := addI(*dst, v)
-		if !ok {
-			overflow = true
-		}
-		*dst = s
-	}
-	for _, p := range []string{pBalance, pDelta, pEscrow} {
-		rows, err := t.scanPrefix(prefix(p))
-		if err != nil {
-			return "", err
-		}
-		for _, r := range rows {
-			parts := strings.Split(r.Key, sep)
-			if len(parts) < 3 {
-				return "", internal("malformed key %q", r.Key)
-			}
-			a := at(parts[2])
-			switch p {
-			case pBalance:
-				var b baseBalance
-				if err := json.Unmarshal(r.Value, &b); err != nil {
-					return "", internal("decode %s: %v", r.Key, err)
-				}
-				sum(&a.Deposited, b.Deposited)
-				sum(&a.Withdrawn, b.Withdrawn)
-				sum(&a.Available, b.Available)
-				sum(&a.Reserved, b.Reserved)
-			case pDelta:
-				var d delta
-				if err := json.Unmarshal(r.Value, &d); err != nil {
-					return "", internal("decode %s: %v", r.Key, err)
-				}
-				sum(&a.Available, d.Available)
-				sum(&a.Reserved, d.Reserved)
-			case pEscrow:
-				var x escrowAmount
-				if err := json.Unmarshal(r.Value, &x); err != nil {
-					return "", internal("decode %s: %v", r.Key, err)
-				}
-				if strings.HasPrefix(lastPart(r.Key), refHTLC) {
-					sum(&a.Locked, x.Amount)
-				} else {
-					sum(&a.Escrowed, x.Amount)
-				}
-			}
-		}
-	}
-	for _, a := range out {
-		sum(&a.Held, a.Available)
-		sum(&a.Held, a.Reserved)
-		sum(&a.Held, a.Escrowed)
-		sum(&a.Held, a.Locked)
-		in, ok := addI(a.Deposited, -a.Withdrawn)
-		a.OK = ok && !overflow && in == a.Held && a.Available >= 0 && a.Reserved >= 0
+	out, err := t.assetAudit(nil)
+	if err != nil {
+		return "", err
 	}
 	return jsonString(out)
 }
