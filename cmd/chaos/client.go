@@ -5,17 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/fabmarket/fabmarket/internal/benchkit"
 	"github.com/fabmarket/fabmarket/internal/netconf"
 )
 
@@ -23,8 +20,7 @@ type run struct {
 	cfg   *netconf.Config
 	o     options
 	http  *http.Client
-	base  map[string]string
-	keys  map[string]string
+	gw    *benchkit.Gateways // the gateways, each with its org's key
 	runID string
 
 	hardStop time.Time // no retry after this
@@ -82,49 +78,22 @@ func newRun(cfg *netconf.Config, o options) (*run, error) {
 		ambiguous: map[string]bool{}, moneyIn: map[string]map[string]int64{}, moneyOut: map[string]map[string]int64{},
 		moneyAmb: map[string]bool{}, agrs: map[string]*seenAgr{}, numbers: map[string]*seenNumber{},
 	}
-	raw, err := os.ReadFile(filepath.Join(cfg.RunDir(), "apikeys.json"))
+	gw, err := benchkit.Load(cfg, r.http)
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(raw, &r.keys); err != nil {
-		return nil, err
-	}
-	r.base = map[string]string{}
-	for _, org := range append(orgs[:3:3], "regulator") {
-		addr, err := cfg.Addr(strings.ToUpper(org) + "_GATEWAY")
-		if err != nil {
-			return nil, err
-		}
-		r.base[org] = "http://" + addr
-	}
+	r.gw = gw
 	return r, nil
 }
 
 // attempt sends one request.
 func (r *run) attempt(ctx context.Context, org, method, path string, body []byte, idem string) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, r.base[org]+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+r.keys[org])
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	var h map[string]string
 	if idem != "" {
-		req.Header.Set("Idempotency-Key", idem)
+		h = map[string]string{"Idempotency-Key": idem}
 	}
 	r.requests.Add(1)
-	resp, err := r.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw, err
+	return r.gw.Do(ctx, org, method, path, body, h)
 }
 
 // result of one logical request.

@@ -163,10 +163,10 @@ func (r *run) waitReady(ctx context.Context, node string, d time.Duration) bool 
 	switch {
 	case strings.HasPrefix(node, "gateway."):
 		org := strings.TrimPrefix(node, "gateway.")
-		probe = func() bool { return httpOK(r.base[org] + "/readyz") }
+		probe = func() bool { return httpOK(r.gw.Base(org) + "/readyz") }
 	case strings.HasPrefix(node, "peer0."):
 		org := strings.TrimPrefix(node, "peer0.")
-		probe = func() bool { return tcp(strings.ToUpper(org)+"_PEER")() && httpOK(r.base[org]+"/readyz") }
+		probe = func() bool { return tcp(strings.ToUpper(org)+"_PEER")() && httpOK(r.gw.Base(org)+"/readyz") }
 	case node == "watcher":
 		addr, _ := r.cfg.Addr("WATCHER")
 		probe = func() bool { return httpOK("http://" + addr + "/healthz") }

@@ -40,7 +40,7 @@ func (s *scraper) loop(ctx context.Context, stop chan struct{}) {
 func (s *scraper) scrape(ctx context.Context) {
 	for _, org := range append(orgs[:3:3], "regulator") {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		req, _ := http.NewRequestWithContext(cctx, "GET", s.r.base[org]+"/metrics", nil)
+		req, _ := http.NewRequestWithContext(cctx, "GET", s.r.gw.Base(org)+"/metrics", nil)
 		resp, err := s.r.http.Do(req)
 		if err != nil {
 			cancel()

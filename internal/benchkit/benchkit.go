@@ -62,42 +62,55 @@ func Load(cfg *netconf.Config, client *http.Client) (*Gateways, error) {
 // Base returns the base URL of org's gateway.
 func (g *Gateways) Base(org string) string { return g.base[org] }
 
-// Call sends one request to org's gateway with org's key (body, when not nil, as JSON) and
-// decodes a 2xx JSON answer into out (when not nil). Another status is a *HTTPError; the
-// status is returned in every case it is known.
-func (g *Gateways) Call(ctx context.Context, org, method, path string, body, out any) (int, error) {
+// Do sends one request to org's gateway with org's key, body (when not nil) as JSON and the
+// extra headers, and returns the status and the raw answer, whatever the status.
+func (g *Gateways) Do(ctx context.Context, org, method, path string, body []byte, headers map[string]string) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(raw)
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, g.base[org]+path, rd)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+g.keys[org])
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := g.client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, err
+	return resp.StatusCode, raw, err
+}
+
+// Call sends one request to org's gateway with org's key (body, when not nil, as JSON) and
+// decodes a 2xx JSON answer into out (when not nil). Another status is a *HTTPError; the
+// status is returned in every case it is known.
+func (g *Gateways) Call(ctx context.Context, org, method, path string, body, out any) (int, error) {
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return 0, err
+		}
 	}
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, &HTTPError{Method: method, Path: path, Status: resp.StatusCode, Body: string(bytes.TrimSpace(raw))}
+	status, raw, err := g.Do(ctx, org, method, path, raw, nil)
+	if err != nil {
+		return status, err
+	}
+	if status >= 300 {
+		return status, &HTTPError{Method: method, Path: path, Status: status, Body: string(bytes.TrimSpace(raw))}
 	}
 	if out != nil {
-		return resp.StatusCode, json.Unmarshal(raw, out)
+		return status, json.Unmarshal(raw, out)
 	}
-	return resp.StatusCode, nil
+	return status, nil
 }
 
 // Percentile returns the q-quantile (0 < q ≤ 1, nearest rank) of sorted latencies in
