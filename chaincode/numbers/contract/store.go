@@ -15,14 +15,14 @@ import (
 func caller(ctx contractapi.TransactionContextInterface) (string, error) {
 	ci := ctx.GetClientIdentity()
 	if ci == nil {
-		return "", porting.Errorf(porting.CodeInternal, "", "no client identity")
+		return "", porting.Errorf(porting.CodeForbidden, "", "no client identity")
 	}
 	msp, err := ci.GetMSPID()
 	if err != nil {
 		return "", porting.Wrap(porting.CodeInternal, err, "read client MSP ID")
 	}
 	if msp == "" {
-		return "", porting.Errorf(porting.CodeInternal, "", "empty client MSP ID")
+		return "", porting.Errorf(porting.CodeForbidden, "", "empty client MSP ID")
 	}
 	return msp, nil
 }
