@@ -781,12 +781,13 @@ func TestLedgerFailures(t *testing.T) {
 		ctx.id = fakeIdentity{msp: reg, err: errFake}
 		_, err := h.c.AllocateNumber(ctx, num1, org1)
 		wantCode(t, err, porting.CodeInternal, "")
+		// No identity or no MSP ID: nobody the contract knows (as in the exchange contract).
 		ctx.id = fakeIdentity{}
 		_, err = h.c.AllocateNumber(ctx, num1, org1)
-		wantCode(t, err, porting.CodeInternal, "")
+		wantCode(t, err, porting.CodeForbidden, "")
 		ctx.id = nil
 		_, err = h.c.AllocateNumber(ctx, num1, org1)
-		wantCode(t, err, porting.CodeInternal, "")
+		wantCode(t, err, porting.CodeForbidden, "")
 	})
 	t.Run("corrupt record", func(t *testing.T) {
 		h := newHarness(t)
