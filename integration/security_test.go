@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -432,13 +433,134 @@ func TestSecurityWatcherAPI(t *testing.T) {
 			t.Errorf("a subscription answer holds the webhook secret: %s", out)
 		}
 	}
-	// Known gap (docs/security.md, API1): watcher users are not bound to an org, so another
-	// org's key sees and may delete this user's subscriptions. Logged, not enforced here.
-	w2.t = t
-	if st, out := w2.call("GET", "/v1/subscriptions?user="+user, ""); st == 200 && strings.Contains(string(out), user) {
-		t.Logf("KNOWN GAP: org2's key reads the subscriptions of a user created with org1's key")
-	}
+	w1.t = t
 	w1.must(204, nil, "DELETE", fmt.Sprintf("/v1/subscriptions/%v", sub["id"]), "")
+	watcherObjectLevel(t, w1, w2, user)
+}
+
+// watcherObjectLevel (docs/security.md, API1): a watcher user belongs to the org whose key
+// names it. With org2's key the same user id is another user: org2 cannot list, read, delete
+// or change org1's user's subscription and settings, read its notification or see it on the
+// stream (replayed), and org1's objects answer 404 as ids that do not exist do.
+func watcherObjectLevel(t *testing.T, w1, w2 *rest, user string) {
+	sym := runSymbol("SEC") // this test's own symbol: the event below reaches no one else
+	var sub1, sub2 struct{ ID, User string }
+	w1.t, w2.t = t, t
+	w1.must(201, &sub1, "POST", "/v1/subscriptions", `{"user":"`+user+`","symbol":"`+sym+`"}`)
+	w2.must(201, &sub2, "POST", "/v1/subscriptions", `{"user":"`+user+`","symbol":"`+sym+`"}`) // not a conflict: another user
+	if sub1.User != user || sub2.User != user || sub1.ID == sub2.ID {
+		t.Fatalf("subscriptions %+v and %+v", sub1, sub2)
+	}
+	w1.must(200, nil, "PUT", "/v1/users/"+user+"/settings", `{"maxPerHour":7}`)
+	w2.must(200, nil, "PUT", "/v1/users/"+user+"/settings", `{"maxPerHour":1}`) // org2's own user
+	w1.must(202, nil, "POST", "/v1/events", `{"id":"`+user+`","type":"BREAKING_NEWS","symbol":"`+sym+`","title":"scoped"}`)
+	var n1, n2 string // org1's and org2's user's notification
+	for deadline := time.Now().Add(30 * time.Second); n1 == "" || n2 == ""; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no notifications for %s: %q %q", user, n1, n2)
+		}
+		for _, x := range []struct {
+			g *rest
+			n *string
+		}{{w1, &n1}, {w2, &n2}} {
+			var l struct{ Alerts []struct{ ID, User string } }
+			x.g.must(200, &l, "GET", "/v1/alerts?user="+user, "")
+			if len(l.Alerts) > 0 {
+				*x.n = l.Alerts[0].ID
+			}
+		}
+	}
+
+	notFound := func(what, id string) string { return what + ` "` + id + `" not found` }
+	for _, r := range []struct {
+		name         string
+		g            *rest
+		method, path string
+		status       int
+		has, hasNot  []string
+	}{
+		{"org2 lists the user", w2, "GET", "/v1/subscriptions?user=" + user, 200, []string{sub2.ID, `"user":"` + user + `"`}, []string{sub1.ID, "org2/"}},
+		{"org2 reads the subscription", w2, "GET", "/v1/subscriptions/" + sub1.ID, 404, []string{notFound("subscription", sub1.ID)}, nil},
+		{"org2 deletes the subscription", w2, "DELETE", "/v1/subscriptions/" + sub1.ID, 404, []string{notFound("subscription", sub1.ID)}, nil},
+		{"org2 reads a missing subscription", w2, "GET", "/v1/subscriptions/sub_nope", 404, []string{notFound("subscription", "sub_nope")}, nil},
+		{"org1's settings unchanged", w1, "GET", "/v1/users/" + user + "/settings", 200, []string{`"maxPerHour":7`}, nil},
+		{"org2's settings its own", w2, "GET", "/v1/users/" + user + "/settings", 200, []string{`"maxPerHour":1`}, nil},
+		{"org2 lists the user's alerts", w2, "GET", "/v1/alerts?user=" + user, 200, []string{n2}, []string{n1}},
+		{"org2 lists the symbol's alerts", w2, "GET", "/v1/alerts?symbol=" + sym, 200, []string{n2}, []string{n1}},
+		{"org2 reads the notification", w2, "GET", "/v1/notifications/" + n1, 404, []string{notFound("notification", n1)}, nil},
+		{"org2 reads a missing notification", w2, "GET", "/v1/notifications/n_nope", 404, []string{notFound("notification", "n_nope")}, nil},
+		{"org1 reads the notification", w1, "GET", "/v1/notifications/" + n1, 200, []string{`"user":"` + user + `"`}, []string{"org1/"}},
+		{"org1 reads the subscription", w1, "GET", "/v1/subscriptions/" + sub1.ID, 200, []string{`"user":"` + user + `"`}, []string{"org1/"}},
+		{"org1 lists the symbol's alerts", w1, "GET", "/v1/alerts?symbol=" + sym, 200, []string{n1}, []string{n2}},
+	} {
+		r.g.t = t
+		st, out := r.g.call(r.method, r.path, "")
+		if st != r.status {
+			t.Errorf("%s: %s %s = %d %.300s; want %d", r.name, r.method, r.path, st, out, r.status)
+			continue
+		}
+		text := string(out)
+		if st >= 400 { // the error shape; has and hasNot apply to its message
+			c, msg := apiError(out)
+			if c != "NOT_FOUND" {
+				t.Errorf("%s: %s, want the error shape with NOT_FOUND", r.name, out)
+			}
+			text = msg
+		}
+		for _, s := range r.has {
+			if !strings.Contains(text, s) {
+				t.Errorf("%s: %.300s has no %s", r.name, text, s)
+			}
+		}
+		for _, s := range r.hasNot {
+			if strings.Contains(text, s) {
+				t.Errorf("%s: %.300s holds %s", r.name, text, s)
+			}
+		}
+	}
+	// The stream replays in sequence order, org1's notification first (users in order): had
+	// org2's streams carried it, it would come before org2's own.
+	for _, q := range []string{"user=" + user + "&after=0", "symbol=" + sym + "&after=0"} {
+		for _, l := range watcherSSE(t, w2, q, n2) {
+			if strings.Contains(l, n1) {
+				t.Errorf("org2's stream ?%s carries org1's notification: %s", q, l)
+			}
+		}
+	}
+	if l := watcherSSE(t, w1, "symbol="+sym+"&after=0", n1); !strings.Contains(l[len(l)-1], `"user":"`+user+`"`) {
+		t.Errorf("org1's stream: %v", l)
+	}
+	w1.must(204, nil, "DELETE", "/v1/subscriptions/"+sub1.ID, "")
+	w2.must(204, nil, "DELETE", "/v1/subscriptions/"+sub2.ID, "")
+}
+
+// watcherSSE reads the watcher's alert stream (SSE) with g's key until a data line contains
+// until, and returns the data lines read.
+func watcherSSE(t *testing.T, g *rest, query, until string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", g.base+"/v1/alerts/stream?"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+g.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("stream ?%s: %v", query, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream ?%s: %d", query, resp.StatusCode)
+	}
+	var lines []string
+	for sc := bufio.NewScanner(resp.Body); sc.Scan(); {
+		if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			lines = append(lines, d)
+			if strings.Contains(d, until) {
+				return lines
+			}
+		}
+	}
+	t.Fatalf("stream ?%s: no %s in %v", query, until, lines)
+	return nil
 }
 
 // rawRequest writes a request verbatim (no client-side path cleaning) and returns the status

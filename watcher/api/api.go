@@ -3,6 +3,12 @@
 // network/run/apikeys.json, and errors as {"error":{"code","message"}} with 400, 401, 404,
 // 409, 413, 422 or 503. /healthz, /metrics and /openapi.json need no key.
 //
+// Users belong to the org of the key that names them (see scope.go): the same user id given
+// with two orgs' keys names two users, lists, the stream and reads by id reach the caller's
+// org's users only, and another org's subscription or notification answers 404 like one that
+// does not exist. Prices and events are market data: any org's key posts them, for every
+// subscriber of the symbol.
+//
 // Routes (see openapi.json, which a test keeps in step with the router):
 //
 //	POST   /v1/subscriptions            201 the subscription
@@ -40,6 +46,7 @@ import (
 	"github.com/fabmarket/fabmarket/watcher/notify"
 	"github.com/fabmarket/fabmarket/watcher/service"
 	"github.com/fabmarket/fabmarket/watcher/store"
+	"github.com/fabmarket/fabmarket/watcher/users"
 )
 
 // Watcher is what the handlers need from the service.
@@ -53,7 +60,7 @@ type Watcher interface {
 	ParsePrices(reqs []service.PriceRequest) ([]service.Tick, error)
 	Ingest(ctx context.Context, source string, ticks []service.Tick, checkpoints map[string][]byte) (service.IngestResult, error)
 	PostEvent(ctx context.Context, req service.EventRequest) (service.EventResult, error)
-	Alerts(ctx context.Context, user, symbol string, after int64, limit int) ([]service.AlertView, error)
+	Alerts(ctx context.Context, f store.Filter) ([]service.AlertView, error)
 	Notification(ctx context.Context, id string) (service.AlertView, error)
 	Hub() *notify.Hub
 	Ready() bool
@@ -327,13 +334,18 @@ func (s *Server) createSubscription(c *gin.Context) {
 	if !s.decode(c, &req) {
 		return
 	}
+	if err := service.ValidUser(req.User); err != nil {
+		s.fail(c, err)
+		return
+	}
+	req.User = scoped(c, req.User)
 	sub, err := s.cfg.Watcher.Subscribe(c.Request.Context(), req)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.Header("Location", "/v1/subscriptions/"+sub.ID)
-	c.JSON(http.StatusCreated, service.View(sub))
+	c.JSON(http.StatusCreated, viewOf(sub))
 }
 
 func (s *Server) listSubscriptions(c *gin.Context) {
@@ -342,28 +354,37 @@ func (s *Server) listSubscriptions(c *gin.Context) {
 		abort(c, http.StatusBadRequest, service.CodeInvalidArgument, "query parameter user: required")
 		return
 	}
-	subs, err := s.cfg.Watcher.ListSubscriptions(c.Request.Context(), user)
+	if err := service.ValidUser(user); err != nil {
+		s.fail(c, err)
+		return
+	}
+	subs, err := s.cfg.Watcher.ListSubscriptions(c.Request.Context(), scoped(c, user))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	out := make([]service.SubscriptionView, 0, len(subs))
 	for _, sub := range subs {
-		out = append(out, service.View(sub))
+		out = append(out, viewOf(sub))
 	}
 	c.JSON(http.StatusOK, gin.H{"subscriptions": out})
 }
 
 func (s *Server) getSubscription(c *gin.Context) {
-	sub, err := s.cfg.Watcher.GetSubscription(c.Request.Context(), c.Param("id"))
+	sub, err := s.subscriptionOf(c, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, service.View(sub))
+	c.JSON(http.StatusOK, viewOf(sub))
 }
 
 func (s *Server) deleteSubscription(c *gin.Context) {
+	// Subscriptions never change user, so the one checked is the one deleted.
+	if _, err := s.subscriptionOf(c, c.Param("id")); err != nil {
+		s.fail(c, err)
+		return
+	}
 	if err := s.cfg.Watcher.Unsubscribe(c.Request.Context(), c.Param("id")); err != nil {
 		s.fail(c, err)
 		return
@@ -382,7 +403,11 @@ func (s *Server) putSettings(c *gin.Context) {
 	if !s.decode(c, &spec) {
 		return
 	}
-	st, err := s.cfg.Watcher.PutSettings(c.Request.Context(), c.Param("id"), spec)
+	if err := service.ValidUser(c.Param("id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	st, err := s.cfg.Watcher.PutSettings(c.Request.Context(), scoped(c, c.Param("id")), spec)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -391,7 +416,7 @@ func (s *Server) putSettings(c *gin.Context) {
 }
 
 func (s *Server) getSettings(c *gin.Context) {
-	st := s.cfg.Watcher.GetSettings(c.Param("id"))
+	st := s.cfg.Watcher.GetSettings(scoped(c, c.Param("id")))
 	c.JSON(http.StatusOK, settingsView{User: c.Param("id"), SettingsSpec: redact(st.Spec)})
 }
 
@@ -471,19 +496,28 @@ func (s *Server) listAlerts(c *gin.Context) {
 	if !ok {
 		return
 	}
-	alerts, err := s.cfg.Watcher.Alerts(c.Request.Context(), c.Query("user"), c.Query("symbol"), after, limit)
+	f := alertFilter(c, c.Query("user"), c.Query("symbol"))
+	f.AfterSeq, f.Limit = after, limit
+	alerts, err := s.cfg.Watcher.Alerts(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	for i := range alerts {
+		alerts[i].User = users.Local(alerts[i].User)
 	}
 	c.JSON(http.StatusOK, gin.H{"alerts": alerts})
 }
 
 func (s *Server) getNotification(c *gin.Context) {
 	v, err := s.cfg.Watcher.Notification(c.Request.Context(), c.Param("id"))
+	if err == nil && !owns(c, v.User) {
+		err = notFound("notification", c.Param("id"))
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	v.User = users.Local(v.User)
 	c.JSON(http.StatusOK, v)
 }

@@ -32,7 +32,10 @@ func (f *fakeWatcher) Subscribe(_ context.Context, r service.SubscriptionRequest
 	f.stored = store.Subscription{ID: "sub_1", User: r.User, Symbol: r.Symbol, Thresholds: []string{"5", "10"}, Windows: []string{"1d", "1w"}}
 	return f.stored, f.err
 }
-func (f *fakeWatcher) GetSubscription(context.Context, string) (store.Subscription, error) {
+func (f *fakeWatcher) GetSubscription(_ context.Context, id string) (store.Subscription, error) {
+	if f.stored.ID == "" {
+		return store.Subscription{ID: id, User: "org1/u1", Symbol: "ACME"}, f.err
+	}
 	return f.stored, f.err
 }
 func (f *fakeWatcher) ListSubscriptions(context.Context, string) ([]store.Subscription, error) {
@@ -53,7 +56,7 @@ func (f *fakeWatcher) Ingest(_ context.Context, _ string, t []service.Tick, _ ma
 func (f *fakeWatcher) PostEvent(context.Context, service.EventRequest) (service.EventResult, error) {
 	return service.EventResult{ID: "ev_1"}, f.err
 }
-func (f *fakeWatcher) Alerts(context.Context, string, string, int64, int) ([]service.AlertView, error) {
+func (f *fakeWatcher) Alerts(context.Context, store.Filter) ([]service.AlertView, error) {
 	return []service.AlertView{}, f.err
 }
 func (f *fakeWatcher) Notification(context.Context, string) (service.AlertView, error) {
@@ -155,8 +158,9 @@ func TestStreamSSE(t *testing.T) {
 	for hub.Subscribers() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	hub.Publish(notify.StreamEvent{Seq: 7, User: "u2", Data: []byte(`{"id":"other"}`)})
-	hub.Publish(notify.StreamEvent{Seq: 8, User: "u1", Data: []byte(`{"id":"mine"}`)})
+	hub.Publish(notify.StreamEvent{Seq: 6, User: "org2/u1", Data: []byte(`{"id":"other org","user":"org2/u1"}`)})
+	hub.Publish(notify.StreamEvent{Seq: 7, User: "org1/u2", Data: []byte(`{"id":"other","user":"org1/u2"}`)})
+	hub.Publish(notify.StreamEvent{Seq: 8, User: "org1/u1", Data: []byte(`{"id":"mine","user":"org1/u1"}`)})
 	buf := make([]byte, 4096)
 	got := ""
 	for !strings.Contains(got, "mine") {
@@ -166,7 +170,8 @@ func TestStreamSSE(t *testing.T) {
 		}
 		got += string(buf[:n])
 	}
-	if strings.Contains(got, "other") || !strings.Contains(got, "id: 8\nevent: notification\ndata: {\"id\":\"mine\"}") {
+	if strings.Contains(got, "other") || strings.Contains(got, "org1/") || !strings.Contains(got, "id: 8\nevent: notification\ndata: {\"id\":\"mine\",") ||
+		!strings.Contains(got, `"user":"u1"`) {
 		t.Fatalf("stream %q", got)
 	}
 	s.Close()
@@ -188,7 +193,8 @@ func TestKeysReload(t *testing.T) {
 	if org, ok := k.Org("bbbbbbbbbbbbbbbbbbbb"); !ok || org != "org1" {
 		t.Fatal("rewritten key file not picked up")
 	}
-	for _, bad := range []map[string]string{{}, {"org1": "short"}, {"a": "cccccccccccccccccccc", "b": "cccccccccccccccccccc"}} {
+	for _, bad := range []map[string]string{{}, {"org1": "short"}, {"a": "cccccccccccccccccccc", "b": "cccccccccccccccccccc"},
+		{"org/1": "dddddddddddddddddddd"}, {"": "dddddddddddddddddddd"}, {"org 1": "dddddddddddddddddddd"}} {
 		if _, err := NewKeys(bad); err == nil {
 			t.Fatalf("%v accepted", bad)
 		}

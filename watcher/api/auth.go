@@ -10,6 +10,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/fabmarket/fabmarket/watcher/service"
 )
 
 // Keys holds the API keys the watcher accepts: any org's key from the gateway's key file
@@ -33,7 +35,8 @@ type keyEntry struct {
 // MinKeyLength is the shortest key accepted.
 const MinKeyLength = 16
 
-// NewKeys builds Keys from org → key; short, empty or duplicate keys are errors.
+// NewKeys builds Keys from org → key; short, empty or duplicate keys are errors, and so are
+// org names that cannot scope user ids (empty, spaces or '/': see scope.go).
 func NewKeys(byOrg map[string]string) (*Keys, error) {
 	if len(byOrg) == 0 {
 		return nil, errors.New("api: no API keys")
@@ -46,6 +49,9 @@ func NewKeys(byOrg map[string]string) (*Keys, error) {
 	k := &Keys{}
 	seen := map[[sha256.Size]byte]bool{}
 	for _, o := range orgs {
+		if service.ValidUser(o) != nil {
+			return nil, fmt.Errorf("api: org %q: want printable characters without spaces or '/'", o)
+		}
 		key := byOrg[o]
 		if len(key) < MinKeyLength {
 			return nil, fmt.Errorf("api: key of %q: shorter than %d characters", o, MinKeyLength)

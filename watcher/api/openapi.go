@@ -72,7 +72,7 @@ const openapiSpec = `{
     "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Alert"}}}}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}}
  },
  "components": {
-  "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "any org key of network/run/apikeys.json"}},
+  "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "any org key of network/run/apikeys.json. User ids belong to the key's org: the same id with another org's key is another user, and another org's subscriptions and notifications answer 404"}},
   "responses": {"Error": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
   "schemas": {
    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},

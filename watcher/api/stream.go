@@ -23,7 +23,8 @@ var upgrader = websocket.Upgrader{
 
 // stream serves GET /v1/alerts/stream?user=&symbol=: Server-Sent Events by default, a
 // WebSocket when the request asks for an upgrade. Each event is one notification (the channel
-// body plus "user", "seq" and "createdAt"). With Last-Event-ID (SSE) or ?after=SEQ, the
+// body plus "user", "seq" and "createdAt") of the caller's user, or of any user of the
+// caller's org when user is empty. With Last-Event-ID (SSE) or ?after=SEQ, the
 // notifications after that sequence number are replayed first, so a client that reconnects
 // misses nothing.
 func (s *Server) stream(c *gin.Context) {
@@ -47,11 +48,18 @@ func (s *Server) stream(c *gin.Context) {
 	}
 	// Subscribe before replaying so nothing falls between the two; duplicates are skipped by
 	// sequence number.
-	sub := s.cfg.Watcher.Hub().Subscribe(user, symbol, 1024)
+	f := alertFilter(c, user, symbol)
+	var sub *notify.Subscriber
+	if f.User != "" {
+		sub = s.cfg.Watcher.Hub().Subscribe(f.User, symbol, 1024)
+	} else {
+		sub = s.cfg.Watcher.Hub().SubscribePrefix(f.UserPrefix, symbol, 1024)
+	}
 	defer s.cfg.Watcher.Hub().Unsubscribe(sub)
 	var backlog []notify.StreamEvent
 	if after >= 0 {
-		alerts, err := s.cfg.Watcher.Alerts(c.Request.Context(), user, symbol, after, 1000)
+		f.AfterSeq, f.Limit = after, 1000
+		alerts, err := s.cfg.Watcher.Alerts(c.Request.Context(), f)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -84,6 +92,7 @@ func (s *Server) sse(c *gin.Context, sub *notify.Subscriber, backlog []notify.St
 			return
 		}
 		last = e.Seq
+		e = localEvent(e)
 		fmt.Fprintf(w, "id: %d\nevent: notification\ndata: %s\n\n", e.Seq, strings.ReplaceAll(string(e.Data), "\n", ""))
 	}
 	for _, e := range backlog {
@@ -132,7 +141,7 @@ func (s *Server) websocket(c *gin.Context, sub *notify.Subscriber, backlog []not
 		}
 		last = e.Seq
 		conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		return conn.WriteMessage(websocket.TextMessage, e.Data)
+		return conn.WriteMessage(websocket.TextMessage, localEvent(e).Data)
 	}
 	for _, e := range backlog {
 		if send(e) != nil {

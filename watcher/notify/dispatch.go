@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fabmarket/fabmarket/watcher/store"
+	"github.com/fabmarket/fabmarket/watcher/users"
 )
 
 // DispatcherConfig sets up a Dispatcher.
@@ -325,7 +326,7 @@ func (d *Dispatcher) Attempt(ctx context.Context, dl store.Delivery) {
 			release()
 			return
 		}
-		err = sender.Send(ctx, Target{Address: dl.Target, Secret: dl.Secret, User: n.User}, m)
+		err = sender.Send(ctx, Target{Address: dl.Target, Secret: dl.Secret, User: users.Local(n.User)}, m)
 	}
 	if err != nil && ctx.Err() != nil {
 		release() // cancelled mid-send: retried after the restart, not counted

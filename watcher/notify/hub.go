@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -18,6 +19,7 @@ type StreamEvent struct {
 type Subscriber struct {
 	C      chan StreamEvent
 	user   string
+	prefix string
 	symbol string
 }
 
@@ -34,10 +36,21 @@ func NewHub() *Hub { return &Hub{subs: map[*Subscriber]struct{}{}} }
 // Subscribe registers a subscriber for the events of user and symbol (empty matches all) with
 // a buffer of buf events.
 func (h *Hub) Subscribe(user, symbol string, buf int) *Subscriber {
+	return h.subscribe(&Subscriber{user: user, symbol: symbol}, buf)
+}
+
+// SubscribePrefix registers a subscriber for the events of every user whose id starts with
+// prefix (an org's scope, "org/") and of symbol (empty matches all) with a buffer of buf
+// events.
+func (h *Hub) SubscribePrefix(prefix, symbol string, buf int) *Subscriber {
+	return h.subscribe(&Subscriber{prefix: prefix, symbol: symbol}, buf)
+}
+
+func (h *Hub) subscribe(s *Subscriber, buf int) *Subscriber {
 	if buf < 1 {
 		buf = 1
 	}
-	s := &Subscriber{C: make(chan StreamEvent, buf), user: user, symbol: symbol}
+	s.C = make(chan StreamEvent, buf)
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -53,7 +66,7 @@ func (h *Hub) Unsubscribe(s *Subscriber) {
 
 // Matches reports whether an event is for the subscriber.
 func (s *Subscriber) Matches(e StreamEvent) bool {
-	return (s.user == "" || s.user == e.User) && (s.symbol == "" || s.symbol == e.Symbol)
+	return (s.user == "" || s.user == e.User) && strings.HasPrefix(e.User, s.prefix) && (s.symbol == "" || s.symbol == e.Symbol)
 }
 
 // Publish hands e to every matching subscriber without blocking.

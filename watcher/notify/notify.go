@@ -67,7 +67,8 @@ type Target struct {
 	Address string
 	// Secret is the webhook signing secret; empty means the sender's default.
 	Secret string
-	// User is the user the notification is for.
+	// User is the user the notification is for, as its org's clients know it (without the
+	// scope the REST API adds, users.Local).
 	User string
 }
 

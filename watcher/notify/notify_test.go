@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -283,6 +284,24 @@ func TestHub(t *testing.T) {
 	h.Unsubscribe(u1)
 	if h.Subscribers() != 2 {
 		t.Fatal(h.Subscribers())
+	}
+}
+
+// TestHubPrefix: a prefix subscriber gets its org's users' events only ("org1/" is not
+// "org10/"), optionally of one symbol.
+func TestHubPrefix(t *testing.T) {
+	h := NewHub()
+	org1 := h.SubscribePrefix("org1/", "", 8)
+	org1Acme := h.SubscribePrefix("org1/", "ACME", 8)
+	for i, u := range []string{"org1/u1", "org10/u1", "org2/u1", "u1", "org1/u2"} {
+		h.Publish(StreamEvent{Seq: int64(i), User: u, Symbol: []string{"ACME", "BETA"}[i%2]})
+	}
+	var got []string
+	for len(org1.C) > 0 {
+		got = append(got, (<-org1.C).User)
+	}
+	if !slices.Equal(got, []string{"org1/u1", "org1/u2"}) || len(org1Acme.C) != 2 {
+		t.Fatalf("org1 got %v, org1 ACME %d", got, len(org1Acme.C))
 	}
 }
 

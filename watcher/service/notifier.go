@@ -193,10 +193,11 @@ func (s *Service) Notification(ctx context.Context, id string) (AlertView, error
 	return v, nil
 }
 
-// Alerts lists notifications by ascending sequence, filtered by user and symbol (empty
-// matches all), after a sequence number, at most limit (1 to 1000).
-func (s *Service) Alerts(ctx context.Context, user, symbol string, after int64, limit int) ([]AlertView, error) {
-	ns, err := s.cfg.Store.ListNotifications(ctx, store.Filter{User: user, Symbol: symbol, AfterSeq: after, Limit: limit})
+// Alerts lists notifications by ascending sequence as f selects them: by user, users with an
+// id prefix (an org's scope, "org/"), symbol, after a sequence number, at most f.Limit (1 to
+// 1000; 0 means 100).
+func (s *Service) Alerts(ctx context.Context, f store.Filter) ([]AlertView, error) {
+	ns, err := s.cfg.Store.ListNotifications(ctx, f)
 	if err != nil {
 		return nil, err
 	}

@@ -182,6 +182,41 @@ func TestOneAlertPerTick(t *testing.T) {
 	}
 }
 
+// TestScopedUsers: the REST API's org-scoped ids ("org/id") are users of their own: two orgs'
+// "u1" get a notification each, with different ids, and the webhook names the user as the
+// org knows it. Malformed scoped ids are refused.
+func TestScopedUsers(t *testing.T) {
+	now := time.Now().UTC()
+	s, c, st := newService(t, time.Now)
+	ctx := context.Background()
+	for _, u := range []string{"org1/u1", "org2/u1"} {
+		if _, err := s.Subscribe(ctx, SubscriptionRequest{User: u, Symbol: "ACME", Windows: []string{"1d"}, Channels: []ChannelSpec{{Type: "webhook", URL: "http://x/" + u}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []string{"/u1", "org1/", "org1/a/b", "a b/u1", "org1/a b"} {
+		if _, err := s.Subscribe(ctx, SubscriptionRequest{User: u, Symbol: "ACME"}); CodeOf(err) != CodeInvalidArgument {
+			t.Errorf("user %q: %v, want INVALID_ARGUMENT", u, err)
+		}
+	}
+	if _, err := s.Ingest(ctx, "rest", []Tick{{"ACME", 100_000000, now.Add(-25 * time.Hour)}, {"ACME", 106_000000, now}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, c)
+	wait(t, c)
+	c.mu.Lock()
+	if c.to[0].User != "u1" || c.to[1].User != "u1" || c.to[0].Address == c.to[1].Address {
+		t.Errorf("webhook targets %+v", c.to)
+	}
+	c.mu.Unlock()
+	for _, org := range []string{"org1/", "org2/"} {
+		ns, err := st.ListNotifications(ctx, store.Filter{UserPrefix: org})
+		if err != nil || len(ns) != 1 || ns[0].User != org+"u1" {
+			t.Fatalf("%s: %+v %v", org, ns, err)
+		}
+	}
+}
+
 // TestUserLimitAndQuietHours: a user limited to one notification per hour gets the second
 // alert recorded as throttled; e-mail in quiet hours waits while the webhook goes out.
 func TestUserLimitAndQuietHours(t *testing.T) {

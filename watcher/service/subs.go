@@ -133,8 +133,9 @@ func channelOf(field string, cs ChannelSpec) (store.Channel, error) {
 	return c, nil
 }
 
-// validUser checks a user id: 1 to 128 printable characters without spaces or '/'.
-func validUser(u string) error {
+// ValidUser checks a user id as a client gives it: 1 to 128 printable characters without
+// spaces or '/'. Errors are INVALID_ARGUMENT naming u.
+func ValidUser(u string) error {
 	if u == "" || len(u) > 128 {
 		return errorf(CodeInvalidArgument, "user %q: must be 1 to 128 characters", u)
 	}
@@ -144,6 +145,18 @@ func validUser(u string) error {
 		}
 	}
 	return nil
+}
+
+// validUser checks a user id as the service keeps it: a client's id (ValidUser), or one
+// scoped by an org as the REST API passes it, "org/id" (users.Scoped) with both parts valid.
+func validUser(u string) error {
+	if org, id, ok := users.Unscoped(u); ok {
+		if ValidUser(org) != nil {
+			return errorf(CodeInvalidArgument, "user %q: scope %q: printable characters without spaces or '/' only", u, org)
+		}
+		return ValidUser(id)
+	}
+	return ValidUser(u)
 }
 
 // normalize validates a request and returns the subscription to store and its triggers.

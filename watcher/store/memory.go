@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -158,7 +159,7 @@ func (m *Memory) ListNotifications(_ context.Context, f Filter) ([]Notification,
 	out := []Notification{}
 	for _, id := range m.order {
 		n := m.notes[id]
-		if n.Seq <= f.AfterSeq || (f.User != "" && n.User != f.User) || (f.Symbol != "" && n.Symbol != f.Symbol) {
+		if n.Seq <= f.AfterSeq || (f.User != "" && n.User != f.User) || !strings.HasPrefix(n.User, f.UserPrefix) || (f.Symbol != "" && n.Symbol != f.Symbol) {
 			continue
 		}
 		c := *n

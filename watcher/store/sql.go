@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver ("pgx")
 	_ "modernc.org/sqlite"             // the embedded, pure-Go SQLite driver ("sqlite")
@@ -410,6 +411,11 @@ func (s *SQL) ListNotifications(ctx context.Context, f Filter) ([]Notification, 
 	if f.User != "" {
 		query += ` AND usr = ?`
 		args = append(args, f.User)
+	}
+	if f.UserPrefix != "" {
+		// substr, not LIKE: exact and case-sensitive in SQLite and PostgreSQL alike.
+		query += ` AND substr(usr, 1, ?) = ?`
+		args = append(args, utf8.RuneCountInString(f.UserPrefix), f.UserPrefix)
 	}
 	if f.Symbol != "" {
 		query += ` AND symbol = ?`

@@ -105,10 +105,12 @@ type Notification struct {
 
 // Filter selects notifications for ListNotifications. Empty fields match everything.
 type Filter struct {
-	User     string
-	Symbol   string
-	AfterSeq int64
-	Limit    int // 0 means 100
+	User string
+	// UserPrefix selects the users whose id starts with it (an org's scope, "org/").
+	UserPrefix string
+	Symbol     string
+	AfterSeq   int64
+	Limit      int // 0 means 100
 }
 
 // SymbolState is the persisted window and rule state of one symbol.

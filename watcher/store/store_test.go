@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -203,6 +204,42 @@ func TestNotificationsIdempotent(t *testing.T) {
 			counts, _ := s.CountDeliveries(ctx)
 			if counts[StateDelivered] != 1 || counts[StatePending] != 5 {
 				t.Fatalf("counts %v", counts)
+			}
+		}
+	})
+}
+
+// TestNotificationsByUserPrefix: an org's scope selects its users only, exactly (no LIKE
+// wildcards, case-sensitive, not a longer org name that starts the same).
+func TestNotificationsByUserPrefix(t *testing.T) {
+	forEach(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		var ns []Notification
+		for i, u := range []string{"org1/u1", "org2/u1", "org10/u1", "ORG1/u1", "org1/u2", "u1", "org_/u1", "orgé/u1"} {
+			ns = append(ns, Notification{ID: fmt.Sprint("n", i), EventID: "e", Type: "PRICE_CHANGE", User: u, Symbol: "ACME", Payload: []byte(`{}`), CreatedAt: time.Unix(1, 0)})
+		}
+		if _, err := s.InsertNotifications(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			f    Filter
+			want []string
+		}{
+			{Filter{UserPrefix: "org1/"}, []string{"org1/u1", "org1/u2"}},
+			{Filter{UserPrefix: "org1/", User: "org1/u2"}, []string{"org1/u2"}},
+			{Filter{UserPrefix: "org1/", User: "org2/u1"}, nil},
+			{Filter{UserPrefix: "org%/"}, nil},
+			{Filter{UserPrefix: "orgé/"}, []string{"orgé/u1"}},
+			{Filter{UserPrefix: "org1/", AfterSeq: 1, Limit: 1}, []string{"org1/u2"}},
+		}
+		for _, tc := range tests {
+			l, err := s.ListNotifications(ctx, tc.f)
+			var got []string
+			for _, n := range l {
+				got = append(got, n.User)
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("list %+v: %v %v, want %v", tc.f, got, err, tc.want)
 			}
 		}
 	})

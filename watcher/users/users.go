@@ -1,6 +1,7 @@
 // Package users holds the per-user delivery settings of the notifier: where alerts go
 // (channels), when they must not be pushed (quiet hours), and how many a user accepts per hour.
-// It decides nothing about prices; the notifier asks it whether and when to deliver.
+// It decides nothing about prices; the notifier asks it whether and when to deliver. It also
+// names users: the REST API keeps each org's users apart by scoping their ids (Scoped).
 //
 // Quiet hours are wall-clock minutes in a time zone the caller resolves (an IANA zone loaded
 // with time.LoadLocation and passed in, or UTC when none is given), so the decision never
@@ -12,6 +13,7 @@ import (
 	"net/mail"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -175,4 +177,23 @@ func (s Settings) Decide(c Channel, t time.Time) Decision {
 		return Decision{Deliver: true, NotBefore: t}
 	}
 	return Decision{NotBefore: s.Quiet.Until(t)}
+}
+
+// Scoped returns the id under which the service keeps user id of org: "org/id". The REST API
+// scopes every user id by the caller's org this way, so the same id given by two orgs names
+// two users; ids as clients give them never contain '/', so no id of one org can name a user
+// of another.
+func Scoped(org, id string) string { return org + "/" + id }
+
+// Unscoped splits a scoped id into its org and the id as that org's clients know it; ok is
+// false for an id without a scope (kept by the service from before scoping, or made by a
+// direct caller of the service).
+func Unscoped(user string) (org, id string, ok bool) { return strings.Cut(user, "/") }
+
+// Local returns the id as its org's clients know it: user without its scope, if it has one.
+func Local(user string) string {
+	if _, id, ok := Unscoped(user); ok {
+		return id
+	}
+	return user
 }

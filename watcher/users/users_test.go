@@ -107,3 +107,19 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestScoped(t *testing.T) {
+	tests := []struct{ org, id, local string }{{"org1", "u1", "u1"}, {"regulator", "a.b@c", "a.b@c"}}
+	for _, tc := range tests {
+		s := Scoped(tc.org, tc.id)
+		if org, id, ok := Unscoped(s); !ok || org != tc.org || id != tc.id || Local(s) != tc.local {
+			t.Fatalf("%q: %q %q %v %q", s, org, id, ok, Local(s))
+		}
+	}
+	if Scoped("org1", "u1") == Scoped("org2", "u1") {
+		t.Fatal("two orgs' u1 are one user")
+	}
+	if _, _, ok := Unscoped("u1"); ok || Local("u1") != "u1" {
+		t.Fatal("an unscoped id has a scope")
+	}
+}
