@@ -35,13 +35,23 @@ fi
 
 echo "fuzz.sh: ${#targets[@]} targets, ${fuzztime} each, ${parallel} workers"
 failed=0
+flaked=0
 for t in "${targets[@]}"; do
   dir=${t% *}
   name=${t#* }
   start=$(date +%s)
   log=$(mktemp)
+  corpus=$dir/testdata/fuzz/$name
+  before=$(ls "$corpus" 2>/dev/null | wc -l)
   if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -parallel "$parallel" "./${dir}" >"$log" 2>&1; then
     status=ok
+  elif (($(ls "$corpus" 2>/dev/null | wc -l) == before)) && grep -q '^    context deadline exceeded$' "$log" &&
+    ! grep -q 'Failing input written' "$log"; then
+    # Go's fuzz coordinator can report its own -fuzztime deadline as a failure when a worker
+    # is mid-call at that moment (go.dev/issue/75804, fixed in Go 1.27; we run 1.26): no
+    # input failed and none was written, so it is not a finding.
+    status=ok*
+    flaked=$((flaked + 1))
   else
     status=FAIL
     failed=$((failed + 1))
@@ -53,5 +63,7 @@ for t in "${targets[@]}"; do
   rm -f "$log"
 done
 echo
-echo "fuzz.sh: ${#targets[@]} targets, ${failed} failed"
+note=""
+((flaked == 0)) || note=", $flaked ended by the Go 1.26 fuzztime race without a finding (ok*)"
+echo "fuzz.sh: ${#targets[@]} targets, ${failed} failed$note"
 exit "$failed"
