@@ -65,7 +65,7 @@ func TestWatcherLedgerMove(t *testing.T) {
 	}
 	cfg := app.Config{NetworkConf: conf, RunDir: e.cfg.RunDir(), DataDir: dir,
 		KeysFile: filepath.Join(dir, "apikeys.json"), Listen: "127.0.0.1:0", NATSListen: "none", SMTPAddr: mail.Addr(),
-		WebhookSecret: secret, Feed: "on", Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		WebhookSecret: secret, WebhookAllowPrivate: true, Feed: "on", Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestWatcherCrashLedger(t *testing.T) {
 	start := func() {
 		logs = &syncBuffer{}
 		cmd = exec.Command(bin, "--network-conf", conf, "--run-dir", e.cfg.RunDir(), "--data-dir", filepath.Join(dir, "data"),
-			"--api-keys", keysFile, "--listen", addr, "--nats-listen", "none", "--feed", "on", "--webhook-secret", secret,
+			"--api-keys", keysFile, "--listen", addr, "--nats-listen", "none", "--feed", "on", "--webhook-secret", secret, "--webhook-allow-private",
 			"--queue-ack-wait", "3s", "--log-level", "warn")
 		cmd.Stdout, cmd.Stderr = logs, logs
 		if err := cmd.Start(); err != nil {

@@ -355,7 +355,7 @@ start_watcher() {
   host=$(conf WATCHER_HOST)
   port=$(conf WATCHER_PORT)
   start_node watcher "$host" "$port" "$RUN/bin/watcher" --network-conf "$CONF" --run-dir "$RUN" \
-    --nats-listen "$host:$(conf WATCHER_NATS_PORT)"
+    --nats-listen "$host:$(conf WATCHER_NATS_PORT)" --webhook-allow-private
   wait_port "$host" "$port" 30 watcher
 }
 

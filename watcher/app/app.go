@@ -50,6 +50,10 @@ type Config struct {
 
 	SMTPAddr, SMTPFrom, SMTPUser, SMTPPassword string
 	WebhookSecret                              string // default: DataDir/webhook-secret (created when missing)
+	// WebhookAllowPrivate lets webhooks reach loopback, private, link-local, CGNAT and other
+	// non-public addresses (development and tests only); by default such connections are
+	// refused when dialled and the delivery fails permanently. Redirects are never followed.
+	WebhookAllowPrivate bool
 
 	APNsEndpoint, APNsTopic, APNsToken string
 	// APNs token authentication: the team's .p8 signing key, its key id and the team id; the
@@ -302,7 +306,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	senders := map[string]notify.Sender{"webhook": &notify.Webhook{Secret: []byte(secret)}}
+	senders := map[string]notify.Sender{"webhook": &notify.Webhook{Secret: []byte(secret), AllowPrivate: cfg.WebhookAllowPrivate}}
+	if cfg.WebhookAllowPrivate {
+		cfg.Log.Warn("watcher: --webhook-allow-private: webhooks may reach loopback, private and metadata addresses; development only")
+	}
 	pacers := map[string]*notify.Pacer{"webhook": notify.NewPacer(cfg.WebhookRate, int(max(1, cfg.WebhookRate/10)), nil)}
 	if cfg.SMTPAddr != "" {
 		senders["email"] = &notify.Email{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword}

@@ -46,7 +46,7 @@ var benchMsg = notify.Message{Type: "PRICE_CHANGE", Symbol: "ACME", Window: "1d"
 // BenchmarkDeliveryBaseline: signed webhook POSTs from 16 goroutines, nothing else.
 func BenchmarkDeliveryBaseline(b *testing.B) {
 	srv := sink(b, nil)
-	wh := &notify.Webhook{Secret: []byte(secret)}
+	wh := &notify.Webhook{Secret: []byte(secret), AllowPrivate: true}
 	var next atomic.Int64
 	b.ResetTimer()
 	var wg sync.WaitGroup
@@ -93,7 +93,7 @@ func BenchmarkDelivery(b *testing.B) {
 			notes = notes[:0]
 		}
 	}
-	d, _ := notify.NewDispatcher(notify.DispatcherConfig{Store: st, Senders: map[string]notify.Sender{"webhook": &notify.Webhook{Secret: []byte(secret)}},
+	d, _ := notify.NewDispatcher(notify.DispatcherConfig{Store: st, Senders: map[string]notify.Sender{"webhook": &notify.Webhook{Secret: []byte(secret), AllowPrivate: true}},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ResetTimer()
@@ -116,7 +116,7 @@ func percentiles(b *testing.B, lat []time.Duration) {
 // BenchmarkTickToDeliveryBaseline: the latency of one signed webhook POST, one at a time.
 func BenchmarkTickToDeliveryBaseline(b *testing.B) {
 	srv := sink(b, nil)
-	wh := &notify.Webhook{Secret: []byte(secret)}
+	wh := &notify.Webhook{Secret: []byte(secret), AllowPrivate: true}
 	lat := make([]time.Duration, 0, b.N)
 	for range b.N {
 		t0 := time.Now()
@@ -145,7 +145,7 @@ func BenchmarkTickToDelivery(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer q.Close()
-	svc, err := service.New(context.Background(), service.Config{Store: st, Queue: q, Senders: map[string]notify.Sender{"webhook": &notify.Webhook{Secret: []byte(secret)}},
+	svc, err := service.New(context.Background(), service.Config{Store: st, Queue: q, Senders: map[string]notify.Sender{"webhook": &notify.Webhook{Secret: []byte(secret), AllowPrivate: true}},
 		Log: benchLog()})
 	if err != nil {
 		b.Fatal(err)

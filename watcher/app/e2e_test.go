@@ -93,7 +93,7 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) config() Config {
-	return Config{RunDir: e.dir, Listen: "127.0.0.1:0", NATSListen: "none", SMTPAddr: e.smtp.Addr(), WebhookSecret: secret,
+	return Config{RunDir: e.dir, Listen: "127.0.0.1:0", NATSListen: "none", SMTPAddr: e.smtp.Addr(), WebhookSecret: secret, WebhookAllowPrivate: true,
 		Backoff: notify.Backoff{Base: 50 * time.Millisecond, Max: time.Second, MaxAttempts: 5},
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
 }

@@ -52,7 +52,7 @@ func TestWebhookSignsAndClassifies(t *testing.T) {
 				w.WriteHeader(tc.status)
 			}))
 			defer srv.Close()
-			err := (&Webhook{Secret: secret}).Send(context.Background(), Target{Address: srv.URL}, msg)
+			err := (&Webhook{Secret: secret, AllowPrivate: true}).Send(context.Background(), Target{Address: srv.URL}, msg)
 			if !Verify(secret, body, sig) || sig != ghSig {
 				t.Fatalf("signature %q does not verify body %s", sig, body)
 			}
@@ -84,7 +84,7 @@ func TestWebhookPerTargetSecret(t *testing.T) {
 		ok.Store(Verify([]byte("mine"), b, r.Header.Get(SignatureHeader)))
 	}))
 	defer srv.Close()
-	if err := (&Webhook{Secret: []byte("global")}).Send(context.Background(), Target{Address: srv.URL, Secret: "mine"}, msg); err != nil || !ok.Load() {
+	if err := (&Webhook{Secret: []byte("global"), AllowPrivate: true}).Send(context.Background(), Target{Address: srv.URL, Secret: "mine"}, msg); err != nil || !ok.Load() {
 		t.Fatalf("err %v verified %v", err, ok.Load())
 	}
 }

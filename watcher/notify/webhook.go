@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -49,10 +52,98 @@ type Webhook struct {
 	Timeout time.Duration
 	// Now stamps X-Watcher-Timestamp; nil means time.Now.
 	Now func() time.Time
+	// AllowPrivate lets the default client connect to loopback, private, link-local and other
+	// non-public addresses (development and tests: --webhook-allow-private). Without it every
+	// connection is checked when it is dialled, after DNS resolution, so a host name that
+	// resolves (or is rebound) to such an address is refused as well. Either way redirects are
+	// not followed. Ignored when Client is set.
+	AllowPrivate bool
 }
 
+// BlockedAddressError is the refusal of a webhook connection to a non-public address. It is a
+// permanent delivery failure.
+type BlockedAddressError struct {
+	Addr   netip.Addr
+	Reason string // "loopback", "private", "link-local", ...
+}
+
+func (e *BlockedAddressError) Error() string {
+	return fmt.Sprintf("webhook: refused %s address %s (non-public; --webhook-allow-private allows it)", e.Reason, e.Addr)
+}
+
+var (
+	cgnat       = netip.MustParsePrefix("100.64.0.0/10") // RFC 6598 shared address space
+	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")     // RFC 1122 "this network"
+	broadcast   = netip.MustParseAddr("255.255.255.255")
+)
+
+// NonPublic reports why a webhook must not connect to ip ("" when it may): loopback, private
+// (RFC 1918, ULA fc00::/7), link-local (169.254/16 with the cloud metadata address, fe80::/10),
+// unspecified (and 0/8), multicast (and the IPv4 broadcast) or CGNAT 100.64/10. IPv4-mapped
+// IPv6 addresses are judged as the IPv4 address they carry.
+func NonPublic(ip netip.Addr) string {
+	ip = ip.Unmap().WithZone("")
+	switch {
+	case !ip.IsValid():
+		return "invalid"
+	case ip.IsLoopback():
+		return "loopback"
+	case ip.IsUnspecified() || thisNetwork.Contains(ip):
+		return "unspecified"
+	case ip.IsPrivate():
+		return "private"
+	case ip.IsLinkLocalUnicast():
+		return "link-local"
+	case ip.IsMulticast() || ip == broadcast:
+		return "multicast"
+	case cgnat.Contains(ip):
+		return "CGNAT"
+	}
+	return ""
+}
+
+// guardDial is a net.Dialer ControlContext: it runs for every connection attempt on the
+// resolved address and refuses non-public ones.
+func guardDial(_ context.Context, _, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("webhook: dial address %q: %w", address, err)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("webhook: dial address %q: %w", address, err)
+	}
+	if why := NonPublic(ip); why != "" {
+		return &BlockedAddressError{Addr: ip.Unmap().WithZone(""), Reason: why}
+	}
+	return nil
+}
+
+// noRedirect makes a 3xx the answer: the delivery fails, the Location is not visited.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// newWebhookClient is the default client: no redirects, and unless allowPrivate, no
+// connections to non-public addresses and no proxy from the environment (a proxy would hide
+// the target from the check).
+func newWebhookClient(allowPrivate bool) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		d.ControlContext = guardDial
+		t.Proxy = nil
+	}
+	t.DialContext = d.DialContext
+	return &http.Client{Transport: t, CheckRedirect: noRedirect}
+}
+
+var (
+	publicClient = newWebhookClient(false)
+	anyClient    = newWebhookClient(true)
+)
+
 // Send implements Sender. A 2xx answer is success; 429 is a *RetryAfterError honouring
-// Retry-After; 408 and 5xx are retried; other 4xx are permanent.
+// Retry-After; 408 and 5xx are retried; other 4xx and 3xx (redirects are not followed) are
+// permanent, and so is a connection refused by the address check (*BlockedAddressError).
 func (w *Webhook) Send(ctx context.Context, to Target, m Message) error {
 	body, err := json.Marshal(m)
 	if err != nil {
@@ -92,14 +183,24 @@ func (w *Webhook) Send(ctx context.Context, to Target, m Message) error {
 	}
 	client := w.Client
 	if client == nil {
-		client = http.DefaultClient
+		client = publicClient
+		if w.AllowPrivate {
+			client = anyClient
+		}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		var blocked *BlockedAddressError
+		if errors.As(err, &blocked) {
+			return &PermanentError{Err: blocked}
+		}
 		return fmt.Errorf("webhook: %w", err)
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return &PermanentError{Err: fmt.Errorf("webhook: HTTP %d (redirects are not followed)", resp.StatusCode)}
+	}
 	return classifyHTTP("webhook", resp)
 }
 

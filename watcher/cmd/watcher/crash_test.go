@@ -122,7 +122,7 @@ func startWatcher(t *testing.T, dir, addr string) *watcherProc {
 	t.Helper()
 	p := &watcherProc{t: t, dir: dir, addr: addr, log: &lockedBuffer{}}
 	p.cmd = exec.Command(os.Args[0], "--run-dir", dir, "--listen", addr, "--nats-listen", "none", "--feed", "off",
-		"--webhook-secret", crashSecret, "--retry-base", "100ms", "--retry-max", "1s", "--queue-ack-wait", "3s", "--log-level", "info")
+		"--webhook-secret", crashSecret, "--webhook-allow-private", "--retry-base", "100ms", "--retry-max", "1s", "--queue-ack-wait", "3s", "--log-level", "info")
 	p.cmd.Env = append(os.Environ(), childEnv+"=1")
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {

@@ -3,7 +3,7 @@
 // RUN/watcher, and the exchange chaincode's trades as a tick feed. scripts/network.sh starts it
 // as
 //
-//	watcher --network-conf network/network.conf --run-dir network/run
+//	watcher --network-conf network/network.conf --run-dir network/run --webhook-allow-private
 //
 // Every flag has an environment variable (WATCHER_ + the flag in upper case with '_' for '-',
 // e.g. WATCHER_NATS_URL, WATCHER_DB_URL, WATCHER_SMTP, WATCHER_WEBHOOK_SECRET); a flag given on
@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -85,6 +86,7 @@ func configure(args []string) (app.Config, error) {
 	str(&c.SMTPUser, "smtp-user", "SMTP username")
 	str(&c.SMTPPassword, "smtp-password", "SMTP password")
 	str(&c.WebhookSecret, "webhook-secret", "webhook HMAC secret (default: DATA/webhook-secret, created)")
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", envBool("webhook-allow-private", false), "let webhooks reach loopback, private, link-local and metadata addresses; development only (env WATCHER_WEBHOOK_ALLOW_PRIVATE)")
 	str(&c.APNsEndpoint, "apns-endpoint", "APNs base URL, e.g. https://api.push.apple.com (default: APNs off)")
 	str(&c.APNsTopic, "apns-topic", "APNs topic (bundle id)")
 	str(&c.APNsToken, "apns-token", "fixed APNs provider token (tests; use --apns-key-file otherwise)")
@@ -158,6 +160,13 @@ func env(flag, def string) string {
 func envDur(flag string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(env(flag, "")); err == nil {
 		return d
+	}
+	return def
+}
+
+func envBool(flag string, def bool) bool {
+	if b, err := strconv.ParseBool(env(flag, "")); err == nil {
+		return b
 	}
 	return def
 }

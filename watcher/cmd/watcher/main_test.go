@@ -53,3 +53,19 @@ func TestConfigure(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigureWebhookAllowPrivate(t *testing.T) {
+	if c, err := configure(nil); err != nil || c.WebhookAllowPrivate {
+		t.Fatalf("default: %v allow %v, want refused", err, c.WebhookAllowPrivate)
+	}
+	if c, err := configure([]string{"--webhook-allow-private"}); err != nil || !c.WebhookAllowPrivate {
+		t.Fatalf("flag: %v allow %v", err, c.WebhookAllowPrivate)
+	}
+	t.Setenv("WATCHER_WEBHOOK_ALLOW_PRIVATE", "true")
+	if c, err := configure(nil); err != nil || !c.WebhookAllowPrivate {
+		t.Fatalf("env: %v allow %v", err, c.WebhookAllowPrivate)
+	}
+	if c, err := configure([]string{"--webhook-allow-private=false"}); err != nil || c.WebhookAllowPrivate {
+		t.Fatalf("flag wins over env: %v allow %v", err, c.WebhookAllowPrivate)
+	}
+}
