@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fabmarket/fabmarket/internal/fabnet"
 )
 
 // expireOpen waits for the deadline of every agreement still open and expires it through the
@@ -47,7 +49,7 @@ func (r *run) expireOpen(ctx context.Context) {
 	}
 	if w := time.Until(latest) + 2*time.Second; w > 0 {
 		log.Printf("%d agreements open: waiting %.0f s for their deadlines, then expiring them", len(open), w.Seconds())
-		sleep(ctx, w)
+		fabnet.Sleep(ctx, w)
 	}
 	r.hardStop = time.Now().Add(r.o.drain)
 	for _, a := range open {
@@ -108,7 +110,7 @@ func (r *run) waitSettled(ctx context.Context) {
 			return
 		}
 		log.Printf("%d orders still pending (%v)", pending, err)
-		sleep(ctx, 2*time.Second)
+		fabnet.Sleep(ctx, 2*time.Second)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fabmarket/fabmarket/internal/benchkit"
+	"github.com/fabmarket/fabmarket/internal/fabnet"
 	"github.com/fabmarket/fabmarket/internal/netconf"
 )
 
@@ -133,7 +134,7 @@ func (r *run) send(ctx context.Context, op, org, method, path string, body any, 
 		if attempt > 0 {
 			r.retries.Add(1)
 			atomic.AddInt64(&st.Retries, 1)
-			if time.Now().Add(backoff).After(r.hardStop) || !sleep(ctx, backoff+time.Duration(rand.Int64N(int64(backoff/2)))) {
+			if time.Now().Add(backoff).After(r.hardStop) || !fabnet.Sleep(ctx, backoff+time.Duration(rand.Int64N(int64(backoff/2)))) {
 				atomic.AddInt64(&st.Unanswered, 1)
 				r.unanswered.Add(1)
 				return result{}
@@ -184,17 +185,6 @@ func (r *run) stat(op string) *opStat {
 		r.opStats[op] = s
 	}
 	return s
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // get is a read with the same retries, for the checks.

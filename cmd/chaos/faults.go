@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/fabmarket/fabmarket/internal/fabnet"
 )
 
 type fault struct {
@@ -53,7 +55,7 @@ func (r *run) plan() []fault {
 // faults kills and restarts the planned nodes one at a time, from 15 s into the load phase,
 // as long as a whole cycle fits before its end.
 func (r *run) faults(ctx context.Context, loadEnd time.Time) {
-	if !sleep(ctx, 15*time.Second) {
+	if !fabnet.Sleep(ctx, 15*time.Second) {
 		return
 	}
 	for _, f := range r.plan() {
@@ -70,10 +72,10 @@ func (r *run) faults(ctx context.Context, loadEnd time.Time) {
 			r.note("kill %s failed: %v", node, err)
 			continue
 		}
-		sleep(ctx, f.down)
+		fabnet.Sleep(ctx, f.down)
 		if err := r.network("start", node); err != nil {
 			r.note("start %s failed: %v (retrying)", node, err)
-			sleep(ctx, 3*time.Second)
+			fabnet.Sleep(ctx, 3*time.Second)
 			if err := r.network("start", node); err != nil {
 				r.note("start %s failed again: %v", node, err)
 			}
@@ -81,7 +83,7 @@ func (r *run) faults(ctx context.Context, loadEnd time.Time) {
 		ready := r.waitReady(ctx, node, 90*time.Second)
 		r.note("SIGKILL %-15s down %4.1f s, ready again after %4.1f s%s", node, f.down.Seconds(), time.Since(t0).Seconds(),
 			map[bool]string{true: "", false: " (NOT READY)"}[ready])
-		sleep(ctx, min(f.settle, time.Until(loadEnd)))
+		fabnet.Sleep(ctx, min(f.settle, time.Until(loadEnd)))
 	}
 }
 
@@ -183,7 +185,7 @@ func (r *run) waitReady(ctx context.Context, node string, d time.Duration) bool 
 		if probe() {
 			return true
 		}
-		sleep(ctx, 500*time.Millisecond)
+		fabnet.Sleep(ctx, 500*time.Millisecond)
 	}
 	return false
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fabmarket/fabmarket/gateway/api"
+	"github.com/fabmarket/fabmarket/internal/fabnet"
 	"github.com/fabmarket/fabmarket/internal/netconf"
 )
 
@@ -122,7 +123,7 @@ func (s *Scheduler) watch(ctx context.Context) {
 				}
 			}
 		}
-		sleep(ctx, time.Second)
+		fabnet.Sleep(ctx, time.Second)
 	}
 }
 

@@ -242,18 +242,18 @@ func (c *Client) endorse(ctx context.Context, k call) (*client.Transaction, erro
 			// The key was written through this gateway a moment ago: another endorsing
 			// peer has not committed that block yet. Wait for it rather than answer 404.
 			c.log.Info("endorsement found nothing just written; waiting for the other peers", "function", k.fn, "key", k.lock)
-			if sleep(ctx, 200*time.Millisecond) {
+			if fabnet.Sleep(ctx, 200*time.Millisecond) {
 				continue
 			}
 		}
 		if k.staleRetry && (e.Code == api.CodeConflict || e.Code == api.CodeNotFound) && attempt < 3 && ctx.Err() == nil {
-			if sleep(ctx, 300*time.Millisecond) {
+			if fabnet.Sleep(ctx, 300*time.Millisecond) {
 				continue
 			}
 		}
 		if e.Status == http.StatusServiceUnavailable && attempt < 2 && ctx.Err() == nil {
 			c.log.Warn("endorsement failed, retrying", "function", k.fn, "txId", p.TransactionID(), "error", fabnet.Describe(err))
-			if sleep(ctx, jitter(200*time.Millisecond<<attempt)) {
+			if fabnet.Sleep(ctx, jitter(200*time.Millisecond<<attempt)) {
 				continue
 			}
 		}
@@ -264,17 +264,6 @@ func (c *Client) endorse(ctx context.Context, k call) (*client.Transaction, erro
 		}
 		c.metrics.Submit(k.fn, outcome)
 		return nil, e
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
@@ -332,7 +321,7 @@ func (c *Client) run(f *flight, k call, tx *client.Transaction, unlock func()) {
 		if conflict && !k.noRetry && attempt < c.mvcc {
 			c.metrics.Retry("mvcc", 1)
 			c.log.Info("read conflict, endorsing again", "function", k.fn, "txId", txID, "attempt", attempt+1)
-			if !sleep(ctx, jitter(50*time.Millisecond<<attempt)) {
+			if !fabnet.Sleep(ctx, jitter(50*time.Millisecond<<attempt)) {
 				f.finish(nil, api.Receipt{TxID: txID}, nil)
 				return
 			}

@@ -419,7 +419,7 @@ func (s *Swaps) await(ctx context.Context, id string, w api.Write, step string) 
 			}
 			return r.view(), nil
 		}
-		if !sleep(ctx, 100*time.Millisecond) {
+		if !fabnet.Sleep(ctx, 100*time.Millisecond) {
 			return r.view(), nil
 		}
 	}
@@ -459,7 +459,7 @@ func (s *Swaps) AcceptSwap(ctx context.Context, id string, t api.SwapTerms, w ap
 		if sh, err = s.chain.getHTLC(ctx, api.ChannelMarket, id+".shares"); err != nil {
 			return api.Swap{}, err
 		}
-		if sh != nil || i >= 15 || !sleep(ctx, 200*time.Millisecond) {
+		if sh != nil || i >= 15 || !fabnet.Sleep(ctx, 200*time.Millisecond) {
 			break
 		}
 	}
@@ -704,7 +704,7 @@ func (s *Swaps) run(id string) {
 		if stepped && err == nil {
 			continue // a step committed: the next one may be due at once
 		}
-		if !sleep(ctx, s.cfg.Poll) {
+		if !fabnet.Sleep(ctx, s.cfg.Poll) {
 			return
 		}
 	}

@@ -201,7 +201,7 @@ func (s *Submitter) CommitNotify(ctx context.Context, tx *client.Transaction, ac
 		if err != nil {
 			// The orderer did not take it (leader election under way, node down): try again.
 			lastErr = err
-			if !sleepCtx(ctx, time.Second) {
+			if !Sleep(ctx, time.Second) {
 				return out, errors.Join(ctx.Err(), lastErr)
 			}
 			continue
@@ -227,7 +227,8 @@ func (s *Submitter) CommitNotify(ctx context.Context, tx *client.Transaction, ac
 	return out, fmt.Errorf("fabnet: transaction %s not committed after %d submissions: %w", out.TxID, s.maxResubmits()+1, lastErr)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// Sleep waits d, or less when ctx ends first; it reports whether the whole d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
