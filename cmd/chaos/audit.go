@@ -3,66 +3,30 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
+	"github.com/fabmarket/fabmarket/chaincode/exchange/contract"
 	"github.com/fabmarket/fabmarket/internal/fabnet"
 	"github.com/fabmarket/fabmarket/internal/netconf"
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 )
 
-// LedgerAudit mirrors the exchange chaincode's AuditLedger answer.
-type LedgerAudit struct {
-	Channel string `json:"channel"`
-	Assets  map[string]*struct {
-		Deposited int64 `json:"deposited"`
-		Withdrawn int64 `json:"withdrawn"`
-		Available int64 `json:"available"`
-		Reserved  int64 `json:"reserved"`
-		Escrowed  int64 `json:"escrowed"`
-		Locked    int64 `json:"locked"`
-		Held      int64 `json:"held"`
-		OK        bool  `json:"ok"`
-	} `json:"assets"`
-	Accounts     int                                 `json:"accounts"`
-	Orders       int                                 `json:"orders"`
-	OrderStatus  map[string]int                      `json:"orderStatus"`
-	ClientIDs    int                                 `json:"clientOrderIds"`
-	Trades       int                                 `json:"trades"`
-	Agreements   map[string]int                      `json:"agreements"`
-	OpenExpired  int                                 `json:"openExpired"`
-	HTLCs        map[string]int                      `json:"htlcs"`
-	LockedExpiry int                                 `json:"lockedExpiry"`
-	Mismatches   map[string]int                      `json:"mismatches"`
-	Problems     []string                            `json:"problems"`
-	Detail       map[string]map[string]*AccountAudit `json:"detail"`
-	OK           bool                                `json:"ok"`
-}
-
-type AccountAudit struct {
-	Deposited int64 `json:"deposited"`
-	Withdrawn int64 `json:"withdrawn"`
-	Traded    int64 `json:"traded"`
-	Settled   int64 `json:"settled"`
-	Swapped   int64 `json:"swapped"`
-	Held      int64 `json:"held"`
-	Reserved  int64 `json:"reserved"`
-	Expected  int64 `json:"expected"`
-}
-
 // ledgerAudit evaluates AuditLedger as the Regulator on channel, retrying while a peer or the
 // chaincode is unavailable.
-func ledgerAudit(cfg *netconf.Config, channel, detailPrefix string) (*LedgerAudit, error) {
+func ledgerAudit(cfg *netconf.Config, channel, detailPrefix string) (*contract.LedgerAudit, error) {
 	gw, conn, err := fabnet.ConnectOrg(cfg, "regulator", "User1", client.WithEvaluateTimeout(3*time.Minute))
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
 	defer gw.Close()
-	contract := gw.GetNetwork(channel).GetContractWithName("exchange", "exchange")
+	exchange := gw.GetNetwork(channel).GetContractWithName("exchange", "exchange")
 	var out []byte
 	for i := 0; i < 10; i++ {
-		if out, err = contract.Evaluate("AuditLedger", client.WithArguments(detailPrefix)); err == nil {
+		if out, err = exchange.Evaluate("AuditLedger", client.WithArguments(detailPrefix)); err == nil {
 			break
 		}
 		time.Sleep(3 * time.Second)
@@ -70,7 +34,7 @@ func ledgerAudit(cfg *netconf.Config, channel, detailPrefix string) (*LedgerAudi
 	if err != nil {
 		return nil, fmt.Errorf("AuditLedger on %s: %s", channel, fabnet.Describe(err))
 	}
-	var a LedgerAudit
+	var a contract.LedgerAudit
 	if err := json.Unmarshal(out, &a); err != nil {
 		return nil, err
 	}
@@ -90,12 +54,12 @@ func runAudit(cfg *netconf.Config, detailPrefix string) int {
 		fmt.Printf("channel %s: %d accounts, %d orders %v, %d clientOrderIds, %d trades, agreements %v (open past deadline %d), HTLCs %v (locked past timelock %d)\n",
 			ch, a.Accounts, a.Orders, a.OrderStatus, a.ClientIDs, a.Trades, a.Agreements, a.OpenExpired, a.HTLCs, a.LockedExpiry)
 		fmt.Printf("  %-10s %18s %18s %18s %18s %18s %18s %s\n", "asset", "deposited", "withdrawn", "available", "reserved", "escrowed+locked", "held", "conserved")
-		for _, asset := range sortedKeys(a.Assets) {
+		for _, asset := range slices.Sorted(maps.Keys(a.Assets)) {
 			x := a.Assets[asset]
 			fmt.Printf("  %-10s %18d %18d %18d %18d %18d %18d %v\n", asset, x.Deposited, x.Withdrawn, x.Available, x.Reserved, x.Escrowed+x.Locked, x.Held, x.OK)
 		}
-		for _, acct := range sortedKeys(a.Detail) {
-			for _, asset := range sortedKeys(a.Detail[acct]) {
+		for _, acct := range slices.Sorted(maps.Keys(a.Detail)) {
+			for _, asset := range slices.Sorted(maps.Keys(a.Detail[acct])) {
 				x := a.Detail[acct][asset]
 				fmt.Printf("  account %-16s %-6s deposited %d withdrawn %d traded %+d settled %+d swapped %+d → expected %d, holds %d\n",
 					acct, asset, x.Deposited, x.Withdrawn, x.Traded, x.Settled, x.Swapped, x.Expected, x.Held)

@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/fabmarket/fabmarket/chaincode/exchange/contract"
 	"github.com/fabmarket/fabmarket/internal/fabnet"
 )
 
@@ -116,33 +119,33 @@ func (r *run) waitSettled(ctx context.Context) {
 
 // Summary is the outcome of a run.
 type Summary struct {
-	RunID          string                   `json:"runId"`
-	Seconds        float64                  `json:"seconds"`
-	Clients        int                      `json:"clients"`
-	Requests       int64                    `json:"requests"`
-	Operations     int64                    `json:"operations"`
-	Retries        int64                    `json:"retries"`
-	Unanswered     int64                    `json:"unanswered"`
-	Ops            map[string]opStat        `json:"ops"`
-	Rejected       map[string]int           `json:"rejected"`
-	RetryReasons   map[string]int           `json:"retryReasons"`
-	Commits        map[string]float64       `json:"commits"` // gateways' commit statuses by code, during the run
-	MVCCRetries    float64                  `json:"mvccRetries"`
-	Resubmits      float64                  `json:"resubmits"`
-	Faults         []string                 `json:"faults"`
-	OrdersAccepted int                      `json:"ordersAccepted"`
-	OrdersListed   int                      `json:"ordersListed"`
-	OrderStatus    map[string]int           `json:"orderStatus"`
-	Agreements     map[string]int           `json:"agreements"`
-	Numbers        int                      `json:"numbers"`
-	Transfers      int                      `json:"transfers"`
-	Lost           int                      `json:"lost"`
-	Duplicated     int                      `json:"duplicated"`
-	Unexpected     int                      `json:"unexpected"`
-	Findings       []string                 `json:"findings"`
-	Audit          map[string]*LedgerAudit  `json:"audit"`
-	ConservationOK bool                     `json:"conservationOk"`
-	AssetTotals    map[string]*AssetSummary `json:"assets"`
+	RunID          string                           `json:"runId"`
+	Seconds        float64                          `json:"seconds"`
+	Clients        int                              `json:"clients"`
+	Requests       int64                            `json:"requests"`
+	Operations     int64                            `json:"operations"`
+	Retries        int64                            `json:"retries"`
+	Unanswered     int64                            `json:"unanswered"`
+	Ops            map[string]opStat                `json:"ops"`
+	Rejected       map[string]int                   `json:"rejected"`
+	RetryReasons   map[string]int                   `json:"retryReasons"`
+	Commits        map[string]float64               `json:"commits"` // gateways' commit statuses by code, during the run
+	MVCCRetries    float64                          `json:"mvccRetries"`
+	Resubmits      float64                          `json:"resubmits"`
+	Faults         []string                         `json:"faults"`
+	OrdersAccepted int                              `json:"ordersAccepted"`
+	OrdersListed   int                              `json:"ordersListed"`
+	OrderStatus    map[string]int                   `json:"orderStatus"`
+	Agreements     map[string]int                   `json:"agreements"`
+	Numbers        int                              `json:"numbers"`
+	Transfers      int                              `json:"transfers"`
+	Lost           int                              `json:"lost"`
+	Duplicated     int                              `json:"duplicated"`
+	Unexpected     int                              `json:"unexpected"`
+	Findings       []string                         `json:"findings"`
+	Audit          map[string]*contract.LedgerAudit `json:"audit"`
+	ConservationOK bool                             `json:"conservationOk"`
+	AssetTotals    map[string]*AssetSummary         `json:"assets"`
 }
 
 type AssetSummary struct {
@@ -275,7 +278,7 @@ func (r *run) check(ctx context.Context) *Summary {
 	}
 
 	// The ledger audit, and the deposits and withdrawals of the run's accounts.
-	s.Audit = map[string]*LedgerAudit{}
+	s.Audit = map[string]*contract.LedgerAudit{}
 	s.ConservationOK = true
 	for _, ch := range []string{"market", "payments"} {
 		a, err := ledgerAudit(r.cfg, ch, "cx"+r.runID+"-")
@@ -344,7 +347,7 @@ func (r *run) print(s *Summary) {
 		fmt.Fprintln(w, "  "+f)
 	}
 	fmt.Fprintf(w, "%-18s %8s %8s %8s %10s %8s\n", "operation", "count", "accepted", "rejected", "unanswered", "retries")
-	for _, k := range sortedKeys(s.Ops) {
+	for _, k := range slices.Sorted(maps.Keys(s.Ops)) {
 		v := s.Ops[k]
 		fmt.Fprintf(w, "%-18s %8d %8d %8d %10d %8d\n", k, v.Count, v.Accepted, v.Rejected, v.Unanswered, v.Retries)
 	}
@@ -353,11 +356,11 @@ func (r *run) print(s *Summary) {
 	if len(s.Rejected) == 0 {
 		fmt.Fprintln(w, "  none")
 	}
-	for _, k := range sortedKeys(s.Rejected) {
+	for _, k := range slices.Sorted(maps.Keys(s.Rejected)) {
 		fmt.Fprintf(w, "  %-50s %6d\n", k, s.Rejected[k])
 	}
 	fmt.Fprintln(w, "retries by cause:")
-	for _, k := range sortedKeys(s.RetryReasons) {
+	for _, k := range slices.Sorted(maps.Keys(s.RetryReasons)) {
 		fmt.Fprintf(w, "  %-50s %6d\n", k, s.RetryReasons[k])
 	}
 	var total float64
@@ -365,19 +368,19 @@ func (r *run) print(s *Summary) {
 		total += v
 	}
 	fmt.Fprintf(w, "commit statuses at the gateways: %.0f (MVCC re-endorsements %.0f, resubmissions %.0f)\n", total, s.MVCCRetries, s.Resubmits)
-	for _, k := range sortedKeys(s.Commits) {
+	for _, k := range slices.Sorted(maps.Keys(s.Commits)) {
 		fmt.Fprintf(w, "  %-30s %8.0f\n", k, s.Commits[k])
 	}
 	fmt.Fprintf(w, "orders: %d accepted, %d listed; final statuses %v\n", s.OrdersAccepted, s.OrdersListed, s.OrderStatus)
 	fmt.Fprintf(w, "settlements: %v\n", s.Agreements)
 	fmt.Fprintf(w, "numbers: %d, completed transfers %d\n", s.Numbers, s.Transfers)
-	for _, ch := range sortedKeys(s.Audit) {
+	for _, ch := range slices.Sorted(maps.Keys(s.Audit)) {
 		a := s.Audit[ch]
 		fmt.Fprintf(w, "ledger audit %-8s: ok=%v accounts %d orders %d trades %d agreements %v htlcs %v mismatches %v\n",
 			ch, a.OK, a.Accounts, a.Orders, a.Trades, a.Agreements, a.HTLCs, a.Mismatches)
 	}
 	fmt.Fprintf(w, "%-16s %18s %18s %18s %s\n", "asset", "deposited", "withdrawn", "held", "ok")
-	for _, k := range sortedKeys(s.AssetTotals) {
+	for _, k := range slices.Sorted(maps.Keys(s.AssetTotals)) {
 		x := s.AssetTotals[k]
 		fmt.Fprintf(w, "%-16s %18d %18d %18d %v\n", k, x.Deposited, x.Withdrawn, x.Held, x.OK)
 	}
@@ -409,15 +412,6 @@ func (r *run) print(s *Summary) {
 	if r.o.jsonOut {
 		_ = json.NewEncoder(w).Encode(s)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // ---- gateway metrics
