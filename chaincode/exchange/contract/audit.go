@@ -61,9 +61,10 @@ type AccountAudit struct {
 // MaxAuditProblems bounds the findings AuditLedger lists (all are counted).
 const MaxAuditProblems = 50
 
-// assetAudit computes the per-asset conservation of this channel (see Audit), and the
-// per-account holdings of every (account, asset) it read.
-func (t *txn) assetAudit(acct func(a, asset string) *AccountAudit) (map[string]*AssetAudit, error) {
+// assetAudit computes the per-asset conservation of this channel (see Audit), the per-account
+// holdings of every (account, asset) it read (when acct is not nil), and the amount of every
+// escrow key (when escrows is not nil).
+func (t *txn) assetAudit(acct func(a, asset string) *AccountAudit, escrows map[string]int64) (map[string]*AssetAudit, error) {
 	out := map[string]*AssetAudit{}
 	at := func(asset string) *AssetAudit {
 		a := out[asset]
@@ -133,6 +134,9 @@ func (t *txn) assetAudit(acct func(a, asset string) *AccountAudit) (map[string]*
 					sum(&a.Escrowed, x.Amount)
 				}
 				sum(&ac.Held, x.Amount)
+				if escrows != nil {
+					escrows[r.Key] = x.Amount
+				}
 			}
 		}
 	}
@@ -181,7 +185,8 @@ func (e *Exchange) AuditLedger(ctx contractapi.TransactionContextInterface, deta
 		}
 		return x
 	}
-	if rep.Assets, err = t.assetAudit(acct); err != nil {
+	escrows := map[string]int64{} // esc~ key -> amount held
+	if rep.Assets, err = t.assetAudit(acct, escrows); err != nil {
 		return "", err
 	}
 	for _, asset := range sortedKeys(rep.Assets) {
@@ -370,22 +375,16 @@ func (e *Exchange) AuditLedger(ctx contractapi.TransactionContextInterface, deta
 			acct(h.Receiver.Account, h.Asset).Swapped += h.Amount
 		}
 	}
-	if rows, err = t.scanPrefix(prefix(pEscrow)); err != nil {
-		return "", err
-	}
-	for _, r := range rows {
-		var x escrowAmount
-		if err := json.Unmarshal(r.Value, &x); err != nil {
-			return "", internal("decode %s: %v", r.Key, err)
-		}
-		want, known := escrowWant[r.Key]
+	for _, k := range sortedKeys(escrows) { // the scan's order
+		held := escrows[k]
+		want, known := escrowWant[k]
 		if !known {
-			problem("escrow", "%s holds %d for an unknown agreement or HTLC", r.Key, x.Amount)
+			problem("escrow", "%s holds %d for an unknown agreement or HTLC", k, held)
 			continue
 		}
-		delete(escrowWant, r.Key)
-		if x.Amount != want {
-			problem("escrow", "%s holds %d, its agreement or HTLC %d", r.Key, x.Amount, want)
+		delete(escrowWant, k)
+		if held != want {
+			problem("escrow", "%s holds %d, its agreement or HTLC %d", k, held, want)
 		}
 	}
 	for _, k := range sortedKeys(escrowWant) {

@@ -165,7 +165,7 @@ func (e *Exchange) Audit(ctx contractapi.TransactionContextInterface) (string, e
 	if !t.isRegulator() {
 		return "", forbidden("only %s audits", t.cfg.RegulatorMSP)
 	}
-	out, err := t.assetAudit(nil)
+	out, err := t.assetAudit(nil, nil)
 	if err != nil {
 		return "", err
 	}
