@@ -188,6 +188,14 @@ func TestGatewayKilledMidRequest(t *testing.T) {
 		if again.TxID != first.TxID || again.OrderID != first.OrderID {
 			t.Fatalf("kill after %v: a third request names another transaction: %+v then %+v", delay, first, again)
 		}
+		// The same order without the key, after the restart: the gateway has no record of
+		// the clientOrderId; the chaincode answers with the order (its id is its transaction's).
+		var byCID restOrder
+		g.must(201, &byCID, "POST", "/v1/orders?wait=commit", body)
+		if byCID.OrderID != first.OrderID || byCID.TxID != first.OrderID {
+			t.Fatalf("kill after %v: the clientOrderId repeated without the key names order %s tx %s, want %s",
+				delay, byCID.OrderID, byCID.TxID, first.OrderID)
+		}
 		if n := ordersOf(t, g, acct)[cid]; n != 1 {
 			t.Fatalf("kill after %v: order %s listed %d times, want once", delay, cid, n)
 		}

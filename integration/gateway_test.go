@@ -569,8 +569,8 @@ func TestGatewayIdempotency(t *testing.T) {
 	order := limitOrder("same-cid", acct, sym, "BUY", "1", "10.00")
 	org1.must(201, &o1, "POST", "/v1/orders?wait=commit", order)
 	org1.must(201, &o2, "POST", "/v1/orders?wait=commit", order)
-	if o1.OrderID == "" || o2.OrderID != o1.OrderID {
-		t.Fatalf("repeated clientOrderId: %s then %s", o1.OrderID, o2.OrderID)
+	if o1.OrderID == "" || o2.OrderID != o1.OrderID || o2.TxID != o1.TxID {
+		t.Fatalf("repeated clientOrderId: order %s tx %s, then order %s tx %s", o1.OrderID, o1.TxID, o2.OrderID, o2.TxID)
 	}
 	status, _ = org1.call("POST", "/v1/orders", strings.Replace(order, `"10.00"`, `"11.00"`, 1))
 	if status != 409 {

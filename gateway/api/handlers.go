@@ -473,8 +473,10 @@ func (s *Server) placeOrder(c *gin.Context) error {
 	defer cancel()
 	implicit := w.IdempotencyKey == ""
 	if implicit {
-		// The client order id is the natural idempotency key of an order.
+		// The client order id is the natural idempotency key of an order, and the chaincode
+		// keeps it: one order per account and clientOrderId.
 		w.IdempotencyKey = "order/" + b.Account + "/" + b.ClientOrderID
+		w.KeyInLedger = true
 	}
 	ord, r, err := s.ledger.PlaceOrder(ctx, o, w)
 	setTx(c, r.TxID)

@@ -66,6 +66,11 @@ type Write struct {
 	Wait bool
 	// IdempotencyKey, when not empty, binds the request to the transaction it produces.
 	IdempotencyKey string
+	// KeyInLedger says that the chaincode itself refuses a second transaction for this key
+	// (an order's clientOrderId): the gateway then keeps the binding in memory only, where
+	// concurrent and recent repeats join the first request, and lets the chaincode answer
+	// later repeats, instead of persisting a record for every order.
+	KeyInLedger bool
 	// Fingerprint identifies the request (method, path and canonical body): the same key with
 	// another fingerprint is a conflict.
 	Fingerprint string

@@ -470,15 +470,31 @@ func (c *Client) PlaceOrder(ctx context.Context, o api.OrderRequest, w api.Write
 		req.ExpireTime = o.ExpireTime.UTC().Format(time.RFC3339Nano)
 	}
 	body, _ := json.Marshal(req)
-	res, r, err := c.submit(ctx, call{fn: "SubmitOrder", args: []string{string(body)}, lock: "account/" + o.Account, w: w})
+	// An order id is the id of the transaction that entered the order: a different one in the
+	// endorsed result is an order the ledger already holds under this clientOrderId (the
+	// chaincode returned it unchanged), answered without submitting anything.
+	res, r, err := c.submit(ctx, call{fn: "SubmitOrder", args: []string{string(body)}, lock: "account/" + o.Account, w: w,
+		worthIt: func(res []byte, txID string) bool { return resultOrderID(res) == txID }})
+	if errors.Is(err, errNotWorthIt) {
+		r, err = api.Receipt{TxID: resultOrderID(res), Committed: true, Replayed: true}, nil
+	}
 	if err != nil {
 		return api.Order{}, r, err
 	}
 	var out ccOrder
-	if err := json.Unmarshal(res, &out); err != nil {
+	if err := json.Unmarshal(res, &out); err != nil || out.OrderID == "" {
 		return api.Order{}, r, api.NewError(api.CodeInternal, "cannot read the order the chaincode returned")
 	}
 	return out.api(), r, nil
+}
+
+// resultOrderID returns the orderId of a SubmitOrder result ("" if it has none).
+func resultOrderID(res []byte) string {
+	var o struct {
+		OrderID string `json:"orderId"`
+	}
+	_ = json.Unmarshal(res, &o)
+	return o.OrderID
 }
 
 // CancelOrder implements api.Ledger.

@@ -250,7 +250,7 @@ func (s *Scheduler) tick(ctx context.Context, sym string, sweep bool) {
 	defer cancel()
 	res, r, err := s.c.submit(sctx, call{fn: "Match", args: []string{sym}, lock: "match/" + sym,
 		w: api.Write{Wait: true}, noRetry: true,
-		worthIt: func(res []byte) bool { return s.claim(sym, matchWork(res), time.Now()) }})
+		worthIt: func(res []byte, _ string) bool { return s.claim(sym, matchWork(res), time.Now()) }})
 	if errors.Is(err, errNotWorthIt) {
 		return
 	}

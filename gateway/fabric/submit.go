@@ -20,9 +20,10 @@ type call struct {
 	lock    string // serialization key: "account/ID", "match/SYMBOL", ...
 	w       api.Write
 	noRetry bool // no re-endorsement after an MVCC conflict (scheduled matches)
-	// worthIt, when set, sees the endorsed result first: false drops the transaction
-	// unsubmitted and submit returns errNotWorthIt (a Match that would do nothing).
-	worthIt func(result []byte) bool
+	// worthIt, when set, sees the endorsed result and transaction id first: false drops the
+	// transaction unsubmitted and submit returns errNotWorthIt with the result (a Match that
+	// would do nothing, an order the ledger already holds).
+	worthIt func(result []byte, txID string) bool
 	// staleRetry: a CONFLICT or NOT_FOUND from the endorsement may come from a peer that has
 	// not committed another org's latest step yet (a settlement funded right after the other
 	// org affirmed it): endorse again a few times, 300 ms apart, before answering it.
@@ -116,6 +117,7 @@ var errNotWorthIt = errors.New("endorsed transaction not worth submitting")
 // submit runs a write through the pipeline; see the package documentation.
 func (c *Client) submit(ctx context.Context, k call) ([]byte, api.Receipt, error) {
 	key := k.w.IdempotencyKey
+	persist := key != "" && !k.w.KeyInLedger
 	if key != "" {
 		if f := c.flight(key); f != nil {
 			if f.fingerprint != k.w.Fingerprint {
@@ -146,6 +148,8 @@ func (c *Client) submit(ctx context.Context, k call) ([]byte, api.Receipt, error
 			}
 			return follow(ctx, f, k.w.Wait)
 		}
+	}
+	if persist {
 		if rec, err = c.store.Get(key); err != nil {
 			return nil, api.Receipt{}, api.NewError(api.CodeInternal, "idempotency store: %v", err)
 		}
@@ -181,10 +185,10 @@ func (c *Client) submit(ctx context.Context, k call) ([]byte, api.Receipt, error
 		if tx, err = c.endorse(ctx, k); err != nil {
 			return nil, api.Receipt{}, err
 		}
-		if k.worthIt != nil && !k.worthIt(tx.Result()) {
+		if k.worthIt != nil && !k.worthIt(tx.Result(), tx.TransactionID()) {
 			return tx.Result(), api.Receipt{}, errNotWorthIt
 		}
-		if key != "" {
+		if persist {
 			if err := c.bind(key, k, tx, rec); err != nil {
 				return nil, api.Receipt{}, err
 			}
@@ -200,7 +204,7 @@ func (c *Client) submit(ctx context.Context, k call) ([]byte, api.Receipt, error
 	c.setTx(api.TxStatus{TxID: tx.TransactionID(), Status: api.TxPending})
 	handedOff = true
 	c.wg.Add(1)
-	go c.run(f, k, tx, unlock)
+	go c.run(f, k, tx, persist, unlock)
 	return follow(ctx, f, k.w.Wait)
 }
 
@@ -267,20 +271,33 @@ func (c *Client) endorse(ctx context.Context, k call) (*client.Transaction, erro
 	}
 }
 
+// lingerFor is how long a committed write whose key the ledger keeps (KeyInLedger) stays in
+// memory after its commit, so that a repeat soon after is answered exactly as the first.
+const lingerFor = 30 * time.Second
+
 // run commits tx in the background, re-endorsing after read conflicts, and records the
-// outcome; it releases the serialization lock at the end.
-func (c *Client) run(f *flight, k call, tx *client.Transaction, unlock func()) {
+// outcome (in the store when persist); it releases the serialization lock at the end.
+func (c *Client) run(f *flight, k call, tx *client.Transaction, persist bool, unlock func()) {
 	defer c.wg.Done()
 	defer unlock()
 	key := k.w.IdempotencyKey
+	linger := false
 	defer func() {
-		if key != "" {
+		if key == "" {
+			return
+		}
+		forget := func() {
 			c.mu.Lock()
 			if c.flights[key] == f {
 				delete(c.flights, key)
 			}
 			c.mu.Unlock()
 		}
+		if linger {
+			time.AfterFunc(lingerFor, forget)
+			return
+		}
+		forget()
 	}()
 	ctx, cancel := context.WithTimeout(c.base, c.commitTO)
 	defer cancel()
@@ -297,13 +314,15 @@ func (c *Client) run(f *flight, k call, tx *client.Transaction, unlock func()) {
 			c.setTx(api.TxStatus{TxID: txID, Status: api.TxValid, ValidationCode: out.Code.String(), BlockNumber: out.Block})
 			c.recent.committed(k.lock, time.Now())
 			c.latency.observe(time.Since(start))
-			if key != "" {
-				raw, _ := tx.Bytes()
-				_ = c.store.Put(key, &Record{Fingerprint: k.w.Fingerprint, Function: k.fn, TxID: txID, TxBytes: raw,
-					Result: tx.Result(), State: stateCommitted, Block: out.Block, Created: time.Now().UTC()})
-			}
 			c.log.Debug("committed", "function", k.fn, "txId", txID, "block", out.Block)
 			f.finish(tx.Result(), api.Receipt{TxID: txID, Committed: true, Block: out.Block}, nil)
+			if persist {
+				// After the answer: until this record lands, the pending one still leads a
+				// retry to this transaction's status. A committed record needs no tx bytes.
+				_ = c.store.Put(key, &Record{Fingerprint: k.w.Fingerprint, Function: k.fn, TxID: txID,
+					Result: tx.Result(), State: stateCommitted, Block: out.Block, Created: time.Now().UTC()})
+			}
+			linger = key != "" && !persist
 			return
 		}
 		var inv *fabnet.InvalidError
@@ -327,13 +346,13 @@ func (c *Client) run(f *flight, k call, tx *client.Transaction, unlock func()) {
 			}
 			ntx, err := c.endorse(ctx, k)
 			if err != nil {
-				if key != "" {
+				if persist {
 					_ = c.store.Delete(key)
 				}
 				f.finish(nil, api.Receipt{TxID: txID}, err)
 				return
 			}
-			if key != "" {
+			if persist {
 				prev := &Record{TxID: txID}
 				if err := c.bind(key, k, ntx, prev); err != nil {
 					f.finish(nil, api.Receipt{TxID: txID}, err)
@@ -347,7 +366,7 @@ func (c *Client) run(f *flight, k call, tx *client.Transaction, unlock func()) {
 			continue
 		}
 		c.metrics.Submit(k.fn, "invalid")
-		if key != "" {
+		if persist {
 			_ = c.store.Delete(key)
 		}
 		e := api.NewError(api.CodeConflict, "transaction %s was committed invalid (%s); nothing changed, send the request again", txID, inv.Code)
