@@ -131,7 +131,7 @@ func (t *txn) instrument(field, symbol string) (*Instrument, error) {
 
 // GetInstrument returns one instrument. Anyone, channel market.
 func (e *Exchange) GetInstrument(ctx contractapi.TransactionContextInterface, symbol string) (string, error) {
-	t, err := e.begin(ctx, onMarket)
+	t, err := e.beginQuery(ctx, onMarket)
 	if err != nil {
 		return "", err
 	}
@@ -144,7 +144,7 @@ func (e *Exchange) GetInstrument(ctx contractapi.TransactionContextInterface, sy
 
 // ListInstruments returns every instrument, by symbol. Anyone, channel market.
 func (e *Exchange) ListInstruments(ctx contractapi.TransactionContextInterface) (string, error) {
-	t, err := e.begin(ctx, onMarket)
+	t, err := e.beginQuery(ctx, onMarket)
 	if err != nil {
 		return "", err
 	}
@@ -230,7 +230,7 @@ func (t *txn) readableAccount(field, id string) (*Account, error) {
 // GetAccount returns an account with its balances {asset: {available, reserved, escrowed}}
 // (pending deltas included). The owning org and the Regulator; both channels.
 func (e *Exchange) GetAccount(ctx contractapi.TransactionContextInterface, accountID string) (string, error) {
-	t, err := e.begin(ctx, onBoth)
+	t, err := e.beginQuery(ctx, onBoth)
 	if err != nil {
 		return "", err
 	}
@@ -248,7 +248,7 @@ func (e *Exchange) GetAccount(ctx contractapi.TransactionContextInterface, accou
 // ListAccounts returns the accounts of the caller's org (every account for the Regulator),
 // by id, without balances. Both channels.
 func (e *Exchange) ListAccounts(ctx contractapi.TransactionContextInterface) (string, error) {
-	t, err := e.begin(ctx, onBoth)
+	t, err := e.beginQuery(ctx, onBoth)
 	if err != nil {
 		return "", err
 	}

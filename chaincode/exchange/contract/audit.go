@@ -156,7 +156,7 @@ func (t *txn) assetAudit(acct func(a, asset string) *AccountAudit, escrows map[s
 // channels (payments has no orders, trades or agreements). Read-only: run it as an
 // evaluation.
 func (e *Exchange) AuditLedger(ctx contractapi.TransactionContextInterface, detailPrefix string) (string, error) {
-	t, err := e.begin(ctx, onBoth)
+	t, err := e.beginQuery(ctx, onBoth)
 	if err != nil {
 		return "", err
 	}

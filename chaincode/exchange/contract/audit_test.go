@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +12,10 @@ import (
 
 // auditScenario builds a market ledger with trades (a partial fill resting), a cancel, a
 // pending replace with extra reservation, a settled and an open agreement, a withdrawal.
-func auditScenario(t *testing.T) *env {
-	e := newEnv(t)
+func auditScenario(t *testing.T) *env { return auditScenarioOn(t, newEnv(t)) }
+
+// auditScenarioOn builds the audit scenario on e.
+func auditScenarioOn(t *testing.T, e *env) *env {
 	e.setup(AlgoFIFO)
 	e.submit(org2, OrderRequest{Account: "s1", Symbol: "ACME", ClientOrderID: "a1", Side: "SELL", Type: "LIMIT", Price: 1000, Quantity: 5})
 	e.submit(org1, OrderRequest{Account: "b4", Symbol: "ACME", ClientOrderID: "b1", Side: "BUY", Type: "LIMIT", Price: 1010, Quantity: 8})
@@ -123,5 +126,51 @@ func TestAuditLedgerFindsTampering(t *testing.T) {
 				t.Fatalf("not found: ok %v mismatches %v problems %v", a.OK, a.Mismatches, a.Problems)
 			}
 		})
+	}
+}
+
+// TestScansPastThePeersQueryLimit runs the audit scenario on a ledger that cuts every range
+// scan at 10 keys, as a peer's totalQueryLimit does, and piles up resting orders: a
+// transaction that writes fails loudly instead of matching a truncated book, and the
+// read-only functions page past the limit (the audit counts every order).
+func TestScansPastThePeersQueryLimit(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.QueryLimit, cfg.PageSize = 10, 4
+	e := newEnvCfg(t, cfg)
+	e.market.QueryLimit, e.payments.QueryLimit = 10, 10
+	auditScenarioOn(t, e)
+	before := e.auditLedger(e.market, "b")
+
+	// Resting orders pile up four at a time until Match's scan of the book reaches the
+	// limit: that Match fails (writing nothing) rather than matching a truncated book.
+	deep := 0
+	for batch := 0; ; batch++ {
+		if batch == 5 {
+			t.Fatal("Match never reached the query limit")
+		}
+		for i := range 4 {
+			e.submit(org2, OrderRequest{Account: "s1", Symbol: "ACME", ClientOrderID: fmt.Sprintf("deep-%d-%d", batch, i), Side: "SELL", Type: "LIMIT", Price: int64(2000 + i), Quantity: 1})
+			deep++
+		}
+		e.at(e.now.Add(3 * time.Second))
+		_, _, err := e.run(e.market, org3, func(tx *stubtest.Tx) (string, error) { return e.ex.Match(tx, "ACME") })
+		if err == nil {
+			continue
+		}
+		if CodeOf(err) != CodeInternal || !strings.Contains(err.Error(), "query limit") {
+			t.Fatalf("Match on a book at the query limit: %v", err)
+		}
+		break
+	}
+	after := e.auditLedger(e.market, "b")
+	if !after.OK || after.Orders != before.Orders+deep || after.ClientIDs != before.ClientIDs+deep || deep < 10 {
+		t.Fatalf("audit past the limit: ok %v, orders %d, clientOrderIds %d; want %d more than %d and %d (%v)",
+			after.OK, after.Orders, after.ClientIDs, deep, before.Orders, before.ClientIDs, after.Problems)
+	}
+	list := decode[struct{ Orders []*Order }](t, e.ok(org2, func(tx *stubtest.Tx) (string, error) {
+		return e.ex.ListOrders(tx, "s1", "", "", "", "1000")
+	}))
+	if len(list.Orders) != deep+1 {
+		t.Fatalf("ListOrders s1 past the limit: %d orders, want %d", len(list.Orders), deep+1)
 	}
 }

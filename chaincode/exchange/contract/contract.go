@@ -34,6 +34,12 @@ type Config struct {
 	MaxMatchFills int
 	// BookLevels is the number of levels per side in the Match event.
 	BookLevels int
+	// QueryLimit is the peer's ledger.state.totalQueryLimit: a range scan stops there without
+	// an error. A read-only function pages through larger ranges; a scan of a transaction
+	// that writes and reaches the limit fails instead of working on a truncated range.
+	QueryLimit int
+	// PageSize is the page of a read-only function's range scans (below QueryLimit).
+	PageSize int
 }
 
 // DefaultConfig returns the configuration of the consortium network.
@@ -47,6 +53,8 @@ func DefaultConfig() Config {
 		MaxMatchInputs:  200,
 		MaxMatchFills:   400,
 		BookLevels:      10,
+		QueryLimit:      100_000,
+		PageSize:        10_000,
 	}
 }
 
@@ -60,6 +68,8 @@ func (c Config) check() error {
 		return errors.New("contract: Epoch must be positive and EpochLag at least 1")
 	case c.MaxMatchInputs < 1 || c.MaxMatchFills < 1 || c.BookLevels < 1:
 		return errors.New("contract: Match budgets and BookLevels must be positive")
+	case c.PageSize < 1 || c.QueryLimit <= c.PageSize:
+		return errors.New("contract: PageSize must be positive and below QueryLimit")
 	}
 	return nil
 }

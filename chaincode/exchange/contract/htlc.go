@@ -181,7 +181,7 @@ func (h *HTLCs) Refund(ctx contractapi.TransactionContextInterface, htlcID strin
 
 // Get returns an HTLC: the sender's and receiver's orgs and the Regulator.
 func (h *HTLCs) Get(ctx contractapi.TransactionContextInterface, htlcID string) (string, error) {
-	t, err := h.begin(ctx, onBoth)
+	t, err := h.beginQuery(ctx, onBoth)
 	if err != nil {
 		return "", err
 	}

@@ -555,7 +555,7 @@ func (e *Exchange) ReplaceOrder(ctx contractapi.TransactionContextInterface, ord
 
 // GetOrder returns an order by id. The account's org and the Regulator; channel market.
 func (e *Exchange) GetOrder(ctx contractapi.TransactionContextInterface, orderID string) (string, error) {
-	t, err := e.begin(ctx, onMarket)
+	t, err := e.beginQuery(ctx, onMarket)
 	if err != nil {
 		return "", err
 	}
@@ -596,7 +596,7 @@ func parseLimit(s string) (int, error) {
 // one symbol and/or status ("" = any), after the cursor after ("" = from the start), at most
 // limit ("" = 100, at most 1000). The account's org and the Regulator; channel market.
 func (e *Exchange) ListOrders(ctx contractapi.TransactionContextInterface, accountID, symbol, status, after, limit string) (string, error) {
-	t, err := e.begin(ctx, onMarket)
+	t, err := e.beginQuery(ctx, onMarket)
 	if err != nil {
 		return "", err
 	}

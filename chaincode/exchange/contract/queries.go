@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
@@ -15,23 +16,57 @@ const (
 )
 
 // each calls fn for the committed keys in [start, end) in order until fn returns false.
+// A read-only function reads the range page by page, however long it is; any other
+// transaction reads it in one scan, which fails rather than stopping silently at the peer's
+// QueryLimit.
 func (t *txn) each(start, end string, fn func(kv) (bool, error)) error {
-	it, err := t.stub.GetStateByRange(start, end)
-	if err != nil {
-		return internal("scan %s: %v", start, err)
-	}
-	defer it.Close()
-	for it.HasNext() {
-		r, err := it.Next()
+	if !t.readOnly {
+		n := 0
+		it, err := t.stub.GetStateByRange(start, end)
 		if err != nil {
 			return internal("scan %s: %v", start, err)
 		}
-		more, err := fn(kv{Key: r.Key, Value: r.Value})
-		if err != nil || !more {
+		_, err = drain(it, func(r kv) (bool, error) {
+			if n++; n >= t.cfg.QueryLimit {
+				return false, internal("scan %s: %d keys or more, the peer's query limit; the range would be cut short", start, t.cfg.QueryLimit)
+			}
+			return fn(r)
+		})
+		return err
+	}
+	bookmark := ""
+	for {
+		it, meta, err := t.stub.GetStateByRangeWithPagination(start, end, int32(t.cfg.PageSize), bookmark)
+		if err != nil {
+			return internal("scan %s: %v", start, err)
+		}
+		more, err := drain(it, fn)
+		if err != nil || !more || meta == nil || meta.GetBookmark() == "" || int(meta.GetFetchedRecordsCount()) < t.cfg.PageSize {
 			return err
 		}
+		bookmark = meta.GetBookmark()
 	}
-	return nil
+}
+
+// drain calls fn for each result of it until fn returns false (more is then false).
+func drain(it shim.StateQueryIteratorInterface, fn func(kv) (bool, error)) (more bool, err error) {
+	for {
+		if !it.HasNext() {
+			// The peer dropped the iterator with its last page: closing it now would
+			// only cost another round trip to the peer (one per scan of every Match).
+			return true, nil
+		}
+		r, err := it.Next()
+		if err != nil {
+			_ = it.Close()
+			return false, internal("scan: %v", err)
+		}
+		more, err := fn(kv{Key: r.Key, Value: r.Value})
+		if err != nil || !more {
+			_ = it.Close()
+			return false, err
+		}
+	}
 }
 
 // GetBook returns the aggregated depth of a symbol's book, best levels first: up to depth
@@ -39,7 +74,7 @@ func (t *txn) each(start, end string, fn func(kv) (bool, error)) error {
 // the next Match; expired GTT orders count until the next Match removes them. Anyone, channel
 // market.
 func (e *Exchange) GetBook(ctx contractapi.TransactionContextInterface, symbol, depth string) (string, error) {
-	t, err := e.begin(ctx, onMarket)
+	t, err := e.beginQuery(ctx, onMarket)
 	if err != nil {
 		return "", err
 	}
@@ -98,7 +133,7 @@ type TradePage struct {
 // ListTrades returns the trades of a symbol in execution order, after the trade after
 // ("" = from the first), at most limit ("" = 100, at most 1000). Anyone, channel market.
 func (e *Exchange) ListTrades(ctx contractapi.TransactionContextInterface, symbol, after, limit string) (string, error) {
-	t, err := e.begin(ctx, onMarket)
+	t, err := e.beginQuery(ctx, onMarket)
 	if err != nil {
 		return "", err
 	}
@@ -158,7 +193,7 @@ type AssetAudit struct {
 // of all balances, escrows and locked HTLCs. Any negative total balance also fails the check.
 // Regulator only; both channels. Returns {asset: AssetAudit}.
 func (e *Exchange) Audit(ctx contractapi.TransactionContextInterface) (string, error) {
-	t, err := e.begin(ctx, onBoth)
+	t, err := e.beginQuery(ctx, onBoth)
 	if err != nil {
 		return "", err
 	}

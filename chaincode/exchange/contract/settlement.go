@@ -297,7 +297,7 @@ func (s *Settlement) Expire(ctx contractapi.TransactionContextInterface, settlem
 // Get returns an agreement with its message thread. The parties' orgs, the notary and the
 // Regulator; channel market.
 func (s *Settlement) Get(ctx contractapi.TransactionContextInterface, settlementID string) (string, error) {
-	t, err := s.begin(ctx, onMarket)
+	t, err := s.beginQuery(ctx, onMarket)
 	if err != nil {
 		return "", err
 	}
@@ -314,7 +314,7 @@ func (s *Settlement) Get(ctx contractapi.TransactionContextInterface, settlement
 // List returns the agreements of an account (its org or the Regulator), optionally only those
 // in one status ("" = any), ordered by id. Channel market.
 func (s *Settlement) List(ctx contractapi.TransactionContextInterface, accountID, status string) (string, error) {
-	t, err := s.begin(ctx, onMarket)
+	t, err := s.beginQuery(ctx, onMarket)
 	if err != nil {
 		return "", err
 	}

@@ -30,6 +30,9 @@ type txn struct {
 
 	eventName    string
 	eventPayload any
+
+	// readOnly: a query function (beginQuery); its range scans page past the peer's limit.
+	readOnly bool
 }
 
 // begin starts a transaction: caller org, timestamp and channel check.
@@ -63,6 +66,17 @@ func (c *core) begin(ctx contractapi.TransactionContextInterface, where channelS
 		pending: map[string][]byte{}, bases: map[string]*baseBalance{}, folded: map[string]bool{},
 		credits: map[string]*delta{}, escrows: map[string]*escrowAmount{},
 	}, nil
+}
+
+// beginQuery is begin for a read-only function: one that never writes, so that its range
+// scans may use pagination (Fabric refuses writes after a paginated query).
+func (c *core) beginQuery(ctx contractapi.TransactionContextInterface, where channelSet) (*txn, error) {
+	t, err := c.begin(ctx, where)
+	if err != nil {
+		return nil, err
+	}
+	t.readOnly = true
+	return t, nil
 }
 
 func (t *txn) isRegulator() bool { return t.org == t.cfg.RegulatorMSP }
@@ -113,20 +127,12 @@ type kv struct {
 // scan returns the committed keys in [start, end) in order. It does not see this
 // transaction's own writes; callers never scan a range they wrote before.
 func (t *txn) scan(start, end string) ([]kv, error) {
-	it, err := t.stub.GetStateByRange(start, end)
-	if err != nil {
-		return nil, internal("scan %s: %v", start, err)
-	}
-	defer it.Close()
 	var out []kv
-	for it.HasNext() {
-		r, err := it.Next()
-		if err != nil {
-			return nil, internal("scan %s: %v", start, err)
-		}
-		out = append(out, kv{Key: r.Key, Value: r.Value})
-	}
-	return out, nil
+	err := t.each(start, end, func(r kv) (bool, error) {
+		out = append(out, r)
+		return true, nil
+	})
+	return out, err
 }
 
 // scanPrefix returns every committed key starting with p (which ends with the separator).

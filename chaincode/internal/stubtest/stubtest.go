@@ -12,7 +12,10 @@
 //     keys at the same versions (else [PhantomReadConflict]). Range scans record every key
 //     of the range, as a peer that fetched it in one batch would.
 //   - Range scans and partial composite key scans return keys in ascending byte order;
-//     GetStateByRange refuses keys that start with U+0000, as the shim does.
+//     GetStateByRange refuses keys that start with U+0000, as the shim does. Like a peer's
+//     ledger.state.totalQueryLimit, [Ledger.QueryLimit] (when set) silently cuts a range scan
+//     short. GetStateByRangeWithPagination pages from a bookmark, and a transaction that ran
+//     one may not write, as on a peer.
 //   - Only the last SetEvent of a transaction is kept.
 //
 // Several transactions can be simulated against the same committed state and then committed
@@ -38,6 +41,7 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/cid"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/queryresult"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -61,6 +65,10 @@ type Event struct {
 // Ledger is the committed state of one channel (one chaincode namespace). It is safe for
 // concurrent use; each Tx is not.
 type Ledger struct {
+	// QueryLimit, when positive, is the most results one range scan returns (the rest are
+	// dropped without an error, as by a peer's totalQueryLimit).
+	QueryLimit int
+
 	mu      sync.Mutex
 	channel string
 	state   map[string]versioned
@@ -179,6 +187,7 @@ type Tx struct {
 	eventName    string
 	eventPayload []byte
 	done         bool
+	paginated    bool // a paginated query ran: writes are refused
 }
 
 // TxOption configures a transaction.
@@ -265,8 +274,8 @@ func (t *Tx) PutState(key string, value []byte) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	if t.done {
-		return errors.New("stubtest: transaction already committed")
+	if err := t.writable(); err != nil {
+		return err
 	}
 	if value == nil {
 		value = []byte{}
@@ -280,10 +289,21 @@ func (t *Tx) DelState(key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	if t.done {
-		return errors.New("stubtest: transaction already committed")
+	if err := t.writable(); err != nil {
+		return err
 	}
 	t.writes[key] = nil
+	return nil
+}
+
+// writable refuses writes after the commit and after a paginated query.
+func (t *Tx) writable() error {
+	switch {
+	case t.done:
+		return errors.New("stubtest: transaction already committed")
+	case t.paginated:
+		return fmt.Errorf("txid [%s]: transaction has already performed a paginated query. Writes are not allowed", t.id)
+	}
 	return nil
 }
 
@@ -359,7 +379,40 @@ func (t *Tx) GetStateByRange(startKey, endKey string) (shim.StateQueryIteratorIn
 	if startKey == "" {
 		startKey = "\x01"
 	}
-	return &iter{kvs: t.scan(startKey, endKey)}, nil
+	kvs := t.scan(startKey, endKey)
+	if t.l.QueryLimit > 0 && len(kvs) > t.l.QueryLimit {
+		kvs = kvs[:t.l.QueryLimit]
+	}
+	return &iter{kvs: kvs}, nil
+}
+
+// GetStateByRangeWithPagination returns at most pageSize keys of [startKey, endKey) from
+// bookmark (the next key to read; "" = startKey), and the bookmark of the next page ("" when
+// the range is exhausted). The transaction may not write afterwards.
+func (t *Tx) GetStateByRangeWithPagination(startKey, endKey string, pageSize int32, bookmark string) (shim.StateQueryIteratorInterface, *peer.QueryResponseMetadata, error) {
+	if len(t.writes) > 0 {
+		return nil, nil, fmt.Errorf("txid [%s]: paginated queries are not allowed in a transaction that writes", t.id)
+	}
+	if pageSize <= 0 {
+		return nil, nil, errors.New("stubtest: pageSize must be positive")
+	}
+	t.paginated = true
+	from := startKey
+	if bookmark != "" {
+		from = bookmark
+	}
+	t.l.mu.Lock()
+	keys := t.l.rangeKeys(from, endKey)
+	next := ""
+	if len(keys) > int(pageSize) {
+		next, keys = keys[pageSize], keys[:pageSize]
+	}
+	kvs := make([]*queryresult.KV, 0, len(keys))
+	for _, k := range keys {
+		kvs = append(kvs, &queryresult.KV{Key: k, Value: slices.Clone(t.l.state[k].value)})
+	}
+	t.l.mu.Unlock()
+	return &iter{kvs: kvs}, &peer.QueryResponseMetadata{FetchedRecordsCount: int32(len(kvs)), Bookmark: next}, nil
 }
 
 // CreateCompositeKey builds a composite key as the shim does.

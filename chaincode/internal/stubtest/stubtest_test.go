@@ -177,3 +177,51 @@ func TestIdentity(t *testing.T) {
 		t.Fatalf("id %q", got)
 	}
 }
+
+func TestQueryLimitAndPagination(t *testing.T) {
+	l := NewLedger("market")
+	for _, k := range []string{"k1", "k2", "k3", "k4", "k5", "k6", "k7"} {
+		l.Put(k, []byte("v"))
+	}
+	l.QueryLimit = 5
+
+	it, err := l.NewTx("Org1MSP", t0).GetStateByRange("k", "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(t, it); len(got) != 5 || got[4] != "k5" {
+		t.Fatalf("range under a query limit of 5: %v", got)
+	}
+
+	tx := l.NewTx("Org1MSP", t0)
+	var pages [][]string
+	bookmark := ""
+	for range 5 {
+		it, meta, err := tx.GetStateByRangeWithPagination("k", "l", 3, bookmark)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := keysOf(t, it)
+		if int(meta.GetFetchedRecordsCount()) != len(page) {
+			t.Fatalf("page %v counted %d", page, meta.GetFetchedRecordsCount())
+		}
+		pages = append(pages, page)
+		if bookmark = meta.GetBookmark(); bookmark == "" {
+			break
+		}
+	}
+	if len(pages) != 3 || len(pages[0]) != 3 || len(pages[1]) != 3 || len(pages[2]) != 1 || pages[1][0] != "k4" || pages[2][0] != "k7" {
+		t.Fatalf("pages of 3 over 7 keys: %v", pages)
+	}
+	if err := tx.PutState("x", []byte("1")); err == nil {
+		t.Fatal("a write after a paginated query was accepted")
+	}
+
+	w := l.NewTx("Org1MSP", t0)
+	if err := w.PutState("x", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.GetStateByRangeWithPagination("k", "l", 3, ""); err == nil {
+		t.Fatal("a paginated query after a write was accepted")
+	}
+}
