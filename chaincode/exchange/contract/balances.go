@@ -49,7 +49,7 @@ func (t *txn) base(acct, asset string) (*baseBalance, error) {
 	return b, nil
 }
 
-// fold adds every committed delta of (acct, asset) to its base and deletes the deltas. Only
+// fold adds the committed deltas of (acct, asset) to its base and deletes them. Only
 // the owner's transactions fold, and only when the base alone is not enough; a Match that
 // commits a new delta meanwhile invalidates the folding transaction (phantom read), never the
 // Match, and the owner retries.
@@ -62,7 +62,9 @@ func (t *txn) fold(acct, asset string) error {
 	if err != nil {
 		return err
 	}
-	ds, err := t.scanPrefix(prefix(pDelta, acct, asset))
+	// Deltas beyond the peer's query limit stay for a later fold.
+	p := prefix(pDelta, acct, asset)
+	ds, err := t.scanFirst(p, prefixEnd(p), t.cfg.QueryLimit)
 	if err != nil {
 		return err
 	}

@@ -276,7 +276,9 @@ func (t *txn) closedInputs(symbol string) ([]input, error) {
 	var out []input
 	for _, p := range []string{pIntake, pRequest} {
 		pre := prefix(p, symbol)
-		rows, err := t.scan(pre, pre+bound)
+		// A backlog past the peer's query limit waits for later Matches: inputs are taken
+		// oldest first, and the first n of each kind hold the first n of both.
+		rows, err := t.scanFirst(pre, pre+bound, t.cfg.QueryLimit)
 		if err != nil {
 			return nil, err
 		}
