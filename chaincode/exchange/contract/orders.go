@@ -626,29 +626,30 @@ func (e *Exchange) ListOrders(ctx contractapi.TransactionContextInterface, accou
 		}
 		start = p + after + "\x00"
 	}
-	rows, err := t.scan(start, prefixEnd(p))
-	if err != nil {
-		return "", err
-	}
 	page := OrderPage{Orders: []*Order{}}
 	more := false
-	for _, r := range rows {
+	// Stops at the first order past the page: a long history is not read to the end.
+	err = t.each(start, prefixEnd(p), func(r kv) (bool, error) {
 		if symbol != "" && string(r.Value) != symbol {
-			continue
+			return true, nil
 		}
 		o, err := t.order(lastPart(r.Key))
 		if err != nil {
-			return "", err
+			return false, err
 		}
 		if status != "" && o.Status != status {
-			continue
+			return true, nil
 		}
 		if len(page.Orders) == n {
 			more = true
-			break
+			return false, nil
 		}
 		page.Orders = append(page.Orders, o)
 		page.Next = strings.TrimPrefix(r.Key, p)
+		return true, nil
+	})
+	if err != nil {
+		return "", err
 	}
 	if !more {
 		page.Next = ""
