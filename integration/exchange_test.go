@@ -70,9 +70,13 @@ func (x *exClient) trySubmit(fn string, args ...string) (*fabnet.Outcome, error)
 	return x.sub.Submit(ctx, x.c, fn, client.WithArguments(args...))
 }
 
+// eval evaluates fn(args). The deadline is the peers' own (30 s): the Regulator's audits read
+// the whole ledger, several seconds on a long-lived network.
 func (x *exClient) eval(fn string, args ...string) []byte {
 	x.t.Helper()
-	out, err := x.c.EvaluateTransaction(fn, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := x.c.EvaluateWithContext(ctx, fn, client.WithArguments(args...))
 	if err != nil {
 		x.t.Fatalf("%s %s%q: %s", x.org, fn, args, fabnet.Describe(err))
 	}
