@@ -2,7 +2,8 @@
 // against the exchange chaincode on the market channel.
 //
 // Writes go through one pipeline (submit.go): serialized per account (or symbol), bound to an
-// idempotency key that is persisted together with the transaction it produced, committed with
+// idempotency key that is persisted together with the transaction it produced (or, for a key
+// the chaincode itself keeps, such as an order's clientOrderId, held in memory only), committed with
 // internal/fabnet.Submitter (the same signed transaction is sent again when its commit status
 // is late), and re-endorsed a bounded number of times, with jitter, when the commit status is
 // an MVCC or phantom read conflict. Transaction status comes from the pipeline's memory or the
