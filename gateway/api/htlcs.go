@@ -269,10 +269,21 @@ func (s *Server) htlcStep(c *gin.Context, claim bool) error {
 			return err
 		}
 	}
-	ch, h, err := s.findHTLC(c)
+	if !settlementIDRE.MatchString(c.Param("id")) {
+		return NewError(CodeNotFound, "htlc %q not found", c.Param("id"))
+	}
+	type found struct {
+		ch string
+		h  settle.HTLC
+	}
+	f, err := readFresh(c.Request.Context(), func() (found, error) {
+		ch, h, err := s.findHTLC(c)
+		return found{ch, h}, err
+	})
 	if err != nil {
 		return err
 	}
+	ch, h := f.ch, f.h
 	w, ctx, cancel, err := s.begin(c, body)
 	if err != nil {
 		return err

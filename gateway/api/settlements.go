@@ -345,7 +345,7 @@ func (s *Server) settlementStep(c *gin.Context, action string) error {
 			return err
 		}
 	}
-	a, err := s.ledger.Settlement(c.Request.Context(), id)
+	a, err := readFresh(c.Request.Context(), func() (settle.Agreement, error) { return s.ledger.Settlement(c.Request.Context(), id) })
 	if err != nil {
 		return err
 	}
