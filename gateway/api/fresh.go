@@ -11,7 +11,8 @@ var staleReadDelays = []time.Duration{250 * time.Millisecond, 250 * time.Millise
 
 // readFresh calls read again while it answers NOT_FOUND, up to len(staleReadDelays) more
 // times. A step on a record that another org created a moment ago (affirm a settlement just
-// proposed, claim an HTLC just locked) reads it from this org's peer, which may not have
+// proposed, claim an HTLC just locked, request a number just allocated by the Regulator)
+// reads it from this org's peer, which may not have
 // committed that block yet; without the wait the step would answer 404 for a record that
 // exists. Any other answer, or the end of ctx, ends the wait.
 func readFresh[T any](ctx context.Context, read func() (T, error)) (T, error) {

@@ -536,7 +536,8 @@ func (s *Server) requestTransfer(c *gin.Context) error {
 	if err := s.telcoOnly("request a transfer"); err != nil {
 		return err
 	}
-	num, err := s.ledger.Number(c.Request.Context(), n)
+	// The number may have been allocated through the Regulator's gateway a moment ago.
+	num, err := readFresh(c.Request.Context(), func() (NumberInfo, error) { return s.ledger.Number(c.Request.Context(), n) })
 	if err != nil {
 		return err
 	}
