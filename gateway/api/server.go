@@ -206,6 +206,9 @@ func (s *Server) router() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// "/v1/orders/" is a 404 with a JSON error like any unknown path, not Gin's 301 with an
+	// HTML body (found by FuzzPaths).
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
 	r.Use(s.recovery(), s.requestID(), s.observe(), s.renderErrors())
 	for _, rt := range routes {
