@@ -33,14 +33,15 @@ func TestReadFresh(t *testing.T) {
 		{"another error after a miss", []error{notFound, other}, 2, other},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reads := 0
-			v, err := readFresh(context.Background(), func() (int, error) {
+			reads, v := 0, 0
+			err := readFresh(context.Background(), func() error {
 				e := tc.answers[min(reads, len(tc.answers)-1)]
 				reads++
 				if e != nil {
-					return 0, e
+					return e
 				}
-				return 7, nil
+				v = 7
+				return nil
 			})
 			if reads != tc.wantReads || !errors.Is(err, tc.wantErr) || (err == nil && v != 7) {
 				t.Fatalf("reads %d, value %d, err %v; want %d reads, err %v", reads, v, err, tc.wantReads, tc.wantErr)
@@ -52,7 +53,7 @@ func TestReadFresh(t *testing.T) {
 	cancel()
 	staleReadDelays = []time.Duration{time.Hour}
 	reads := 0
-	if _, err := readFresh(ctx, func() (int, error) { reads++; return 0, notFound }); reads != 1 || err != notFound {
+	if err := readFresh(ctx, func() error { reads++; return notFound }); reads != 1 || err != notFound {
 		t.Fatalf("ended context: %d reads, err %v", reads, err)
 	}
 }

@@ -124,18 +124,21 @@ func channelParam(c *gin.Context) (string, error) {
 	return "", NewError(CodeInvalidArgument, "parameter channel: market or payments")
 }
 
-// findHTLC loads the HTLC of the path on ?channel=, or, without it, on market and then on
-// payments.
-func (s *Server) findHTLC(c *gin.Context) (string, settle.HTLC, error) {
-	id := c.Param("id")
-	ch, err := channelParam(c)
-	if err != nil {
-		return "", settle.HTLC{}, err
+// htlcPath returns the HTLC id of the path and the ?channel= of the request: 400 or 404
+// before anything is read.
+func htlcPath(c *gin.Context) (id, ch string, err error) {
+	if ch, err = channelParam(c); err != nil {
+		return "", "", err
 	}
+	id = c.Param("id")
 	if !settlementIDRE.MatchString(id) {
-		return "", settle.HTLC{}, NewError(CodeNotFound, "htlc %q not found", id)
+		return "", "", NewError(CodeNotFound, "htlc %q not found", id)
 	}
-	ctx := c.Request.Context()
+	return id, ch, nil
+}
+
+// findHTLC loads HTLC id on channel ch, or, with ch "", on market and then on payments.
+func (s *Server) findHTLC(ctx context.Context, id, ch string) (string, settle.HTLC, error) {
 	if ch != "" {
 		h, err := s.ledger.HTLC(ctx, ch, id)
 		return ch, h, err
@@ -155,7 +158,11 @@ func (s *Server) findHTLC(c *gin.Context) (string, settle.HTLC, error) {
 }
 
 func (s *Server) getHTLC(c *gin.Context) error {
-	ch, h, err := s.findHTLC(c)
+	id, ch, err := htlcPath(c)
+	if err != nil {
+		return err
+	}
+	ch, h, err := s.findHTLC(c.Request.Context(), id, ch)
 	if err != nil {
 		return err
 	}
@@ -269,21 +276,18 @@ func (s *Server) htlcStep(c *gin.Context, claim bool) error {
 			return err
 		}
 	}
-	if !settlementIDRE.MatchString(c.Param("id")) {
-		return NewError(CodeNotFound, "htlc %q not found", c.Param("id"))
-	}
-	type found struct {
-		ch string
-		h  settle.HTLC
-	}
-	f, err := readFresh(c.Request.Context(), func() (found, error) {
-		ch, h, err := s.findHTLC(c)
-		return found{ch, h}, err
-	})
+	id, asked, err := htlcPath(c)
 	if err != nil {
 		return err
 	}
-	ch, h := f.ch, f.h
+	var ch string
+	var h settle.HTLC
+	if err := readFresh(c.Request.Context(), func() (err error) {
+		ch, h, err = s.findHTLC(c.Request.Context(), id, asked)
+		return err
+	}); err != nil {
+		return err
+	}
 	w, ctx, cancel, err := s.begin(c, body)
 	if err != nil {
 		return err

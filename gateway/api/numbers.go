@@ -537,8 +537,11 @@ func (s *Server) requestTransfer(c *gin.Context) error {
 		return err
 	}
 	// The number may have been allocated through the Regulator's gateway a moment ago.
-	num, err := readFresh(c.Request.Context(), func() (NumberInfo, error) { return s.ledger.Number(c.Request.Context(), n) })
-	if err != nil {
+	var num NumberInfo
+	if err := readFresh(c.Request.Context(), func() (err error) {
+		num, err = s.ledger.Number(c.Request.Context(), n)
+		return err
+	}); err != nil {
 		return err
 	}
 	// The owner names the endorsers. A second open request is the chaincode's CONFLICT (409),

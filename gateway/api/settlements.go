@@ -345,8 +345,11 @@ func (s *Server) settlementStep(c *gin.Context, action string) error {
 			return err
 		}
 	}
-	a, err := readFresh(c.Request.Context(), func() (settle.Agreement, error) { return s.ledger.Settlement(c.Request.Context(), id) })
-	if err != nil {
+	var a settle.Agreement
+	if err := readFresh(c.Request.Context(), func() (err error) {
+		a, err = s.ledger.Settlement(c.Request.Context(), id)
+		return err
+	}); err != nil {
 		return err
 	}
 	in, err := s.instr.get(c.Request.Context(), a.Symbol)
