@@ -64,7 +64,7 @@ func (t *txn) fold(acct, asset string) error {
 	}
 	// Deltas beyond the peer's query limit stay for a later fold.
 	p := prefix(pDelta, acct, asset)
-	ds, err := t.scanFirst(p, prefixEnd(p), t.cfg.QueryLimit)
+	ds, err := t.scanFirst(p, prefixEnd(p))
 	if err != nil {
 		return err
 	}

@@ -278,7 +278,7 @@ func (t *txn) closedInputs(symbol string) ([]input, error) {
 		pre := prefix(p, symbol)
 		// A backlog past the peer's query limit waits for later Matches: inputs are taken
 		// oldest first, and the first n of each kind hold the first n of both.
-		rows, err := t.scanFirst(pre, pre+bound, t.cfg.QueryLimit)
+		rows, err := t.scanFirst(pre, pre+bound)
 		if err != nil {
 			return nil, err
 		}

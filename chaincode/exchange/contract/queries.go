@@ -26,7 +26,7 @@ func (t *txn) each(start, end string, fn func(kv) (bool, error)) error {
 		if err != nil {
 			return internal("scan %s: %v", start, err)
 		}
-		_, err = drain(it, func(r kv) (bool, error) {
+		_, err = drain(start, it, func(r kv) (bool, error) {
 			if n++; n >= t.cfg.QueryLimit {
 				return false, internal("scan %s: %d keys or more, the peer's query limit; the range would be cut short", start, t.cfg.QueryLimit)
 			}
@@ -40,7 +40,7 @@ func (t *txn) each(start, end string, fn func(kv) (bool, error)) error {
 		if err != nil {
 			return internal("scan %s: %v", start, err)
 		}
-		more, err := drain(it, fn)
+		more, err := drain(start, it, fn)
 		if err != nil || !more || meta == nil || meta.GetBookmark() == "" || int(meta.GetFetchedRecordsCount()) < t.cfg.PageSize {
 			return err
 		}
@@ -48,8 +48,9 @@ func (t *txn) each(start, end string, fn func(kv) (bool, error)) error {
 	}
 }
 
-// drain calls fn for each result of it until fn returns false (more is then false).
-func drain(it shim.StateQueryIteratorInterface, fn func(kv) (bool, error)) (more bool, err error) {
+// drain calls fn for each result of it, the scan from start, until fn returns false (more is
+// then false).
+func drain(start string, it shim.StateQueryIteratorInterface, fn func(kv) (bool, error)) (more bool, err error) {
 	for {
 		if !it.HasNext() {
 			// The peer dropped the iterator with its last page: closing it now would
@@ -59,7 +60,7 @@ func drain(it shim.StateQueryIteratorInterface, fn func(kv) (bool, error)) (more
 		r, err := it.Next()
 		if err != nil {
 			_ = it.Close()
-			return false, internal("scan: %v", err)
+			return false, internal("scan %s: %v", start, err)
 		}
 		more, err := fn(kv{Key: r.Key, Value: r.Value})
 		if err != nil || !more {

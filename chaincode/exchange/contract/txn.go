@@ -135,11 +135,11 @@ func (t *txn) scan(start, end string) ([]kv, error) {
 	return out, err
 }
 
-// scanFirst returns the first committed keys in [start, end), at most n and fewer than the
-// peer's QueryLimit: for a transaction that works through a range in order and may leave the
-// rest to the next one (Match's intake, folding deltas).
-func (t *txn) scanFirst(start, end string, n int) ([]kv, error) {
-	n = min(n, t.cfg.QueryLimit-1)
+// scanFirst returns the first committed keys in [start, end), fewer than the peer's
+// QueryLimit: for a transaction that works through a range in order and may leave the rest
+// to the next one (Match's intake, folding deltas).
+func (t *txn) scanFirst(start, end string) ([]kv, error) {
+	n := t.cfg.QueryLimit - 1
 	var out []kv
 	err := t.each(start, end, func(r kv) (bool, error) {
 		out = append(out, r)
