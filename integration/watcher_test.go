@@ -198,6 +198,7 @@ func TestWatcherCrashLedger(t *testing.T) {
 	acked := map[string]int{}
 	var hold chan struct{}
 	received := make(chan string, 10)
+	aborted := make(chan struct{}, 10) // a held request ended because its sender died
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if !notify.Verify([]byte(secret), body, r.Header.Get(notify.SignatureHeader)) {
@@ -215,6 +216,7 @@ func TestWatcherCrashLedger(t *testing.T) {
 			select {
 			case <-h:
 			case <-r.Context().Done():
+				aborted <- struct{}{}
 				return // the watcher died mid-request: not acknowledged
 			}
 		}
@@ -321,6 +323,13 @@ func TestWatcherCrashLedger(t *testing.T) {
 		t.Fatalf("no webhook for the 7%% move: %s", logs)
 	}
 	kill()
+	// Release the hold only once the receiver has seen the sender die: released earlier, the
+	// held request could still be acknowledged, and its redelivery counted a second time.
+	select {
+	case <-aborted:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the held webhook request did not end when the watcher was killed")
+	}
 	mu.Lock()
 	close(hold)
 	hold = nil
