@@ -651,7 +651,7 @@ func (c *Contract) ListTransfers(ctx contractapi.TransactionContextInterface, st
 	if pageSize != "" {
 		size, err = strconv.Atoi(pageSize)
 		if err != nil || size < 1 || size > MaxPageSize {
-			return nil, porting.Errorf(porting.CodeInvalidArgument, "pageSize", "%q is not a whole number in 1..%d", pageSize, MaxPageSize)
+			return nil, porting.Errorf(porting.CodeInvalidArgument, "pageSize", "%q is not a whole number in 1..%d", clipArg(pageSize), MaxPageSize)
 		}
 	}
 	if len(bookmark) > 1024 {
