@@ -66,6 +66,10 @@ type Result struct {
 	P50ms        float64          `json:"p50ms"`
 	P99ms        float64          `json:"p99ms"`
 	MeanMs       float64          `json:"meanMs"`
+	// CPUms is the CPU time the network's processes (peers, orderers, chaincode, gateways,
+	// watcher; and "total") spent during the phase per committed transaction, in ms: it
+	// includes the Matches and whatever else ran meanwhile.
+	CPUms map[string]float64 `json:"cpuMsPerTx,omitempty"`
 }
 
 // Check is the comparison of the ledger with what the clients saw accepted.
@@ -319,7 +323,8 @@ func (r *recorder) ok(d time.Duration) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) result(name, path string, symbols, clients, count int, secs float64) Result {
+func (r *recorder) result(name, path string, symbols, clients, count int, sp span) Result {
+	secs := sp.secs
 	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
 	var sum time.Duration
 	for _, d := range r.lat {
@@ -331,12 +336,20 @@ func (r *recorder) result(name, path string, symbols, clients, count int, secs f
 	}
 	return Result{Name: name, Path: path, Symbols: symbols, Clients: clients, Count: count,
 		Committed: r.committed, Failed: r.failed, Invalid: r.invalid, Seconds: secs,
-		TPS: float64(r.committed) / secs, P50ms: benchkit.Percentile(r.lat, 0.50), P99ms: benchkit.Percentile(r.lat, 0.99), MeanMs: mean}
+		TPS: float64(r.committed) / secs, P50ms: benchkit.Percentile(r.lat, 0.50), P99ms: benchkit.Percentile(r.lat, 0.99), MeanMs: mean,
+		CPUms: benchkit.PerTx(sp.before, sp.after, r.committed)}
+}
+
+// span is one phase's wall time and the network's CPU time before and after it.
+type span struct {
+	secs          float64
+	before, after benchkit.CPUSample
 }
 
 // run has the clients take count items in turn, calling fn(client, k) for the k-th of each.
-func (b *bench) run(ctx context.Context, count int, fn func(c, k int)) float64 {
+func (b *bench) run(ctx context.Context, count int, fn func(c, k int)) span {
 	var next int64 = -1
+	sp := span{before: benchkit.SampleCPU(b.cfg.RunDir())}
 	start := time.Now()
 	_ = b.each(func(c int) error {
 		for k := 0; ; k++ {
@@ -346,14 +359,16 @@ func (b *bench) run(ctx context.Context, count int, fn func(c, k int)) float64 {
 			fn(c, k)
 		}
 	})
-	return time.Since(start).Seconds()
+	sp.secs = time.Since(start).Seconds()
+	sp.after = benchkit.SampleCPU(b.cfg.RunDir())
+	return sp
 }
 
 // rest places count orders over syms through the REST gateways, each waiting for its commit.
 func (b *bench) rest(ctx context.Context, name string, syms []string, count int) Result {
 	before := b.scrape(ctx)
 	var rec recorder
-	secs := b.run(ctx, count, func(c, k int) {
+	sp := b.run(ctx, count, func(c, k int) {
 		sym, side, cid := b.order(c, k, syms, name)
 		body := map[string]string{"clientOrderId": cid, "account": b.accounts[c], "symbol": sym, "side": side,
 			"type": "LIMIT", "timeInForce": "GTC", "quantity": "1", "price": "10.00"}
@@ -374,7 +389,7 @@ func (b *bench) rest(ctx context.Context, name string, syms []string, count int)
 		b.accepted[out.OrderID] = cid
 		b.mu.Unlock()
 	})
-	r := rec.result(name, "rest", len(syms), b.clients, count, secs)
+	r := rec.result(name, "rest", len(syms), b.clients, count, sp)
 	after := b.scrape(ctx)
 	r.Retries = int64(after.mvcc - before.mvcc)
 	r.Commits = int64(after.commits - before.commits)
@@ -407,13 +422,13 @@ func (b *bench) connect() (map[string]*client.Gateway, error) {
 func (b *bench) baseline(ctx context.Context, gws map[string]*client.Gateway, count int) Result {
 	var rec recorder
 	var sub fabnet.Submitter
-	secs := b.run(ctx, count, func(c, k int) {
+	sp := b.run(ctx, count, func(c, k int) {
 		contract := gws[b.orgOf(c)].GetNetwork("market").GetContractWithName("exchange", "baseline")
 		t0 := time.Now()
 		_, err := sub.Submit(ctx, contract, "Put", client.WithArguments(fmt.Sprintf("ob-%s-%02d-%05d", b.runID, c, k), "v"))
 		rec.note(err, time.Since(t0), "baseline")
 	})
-	return rec.result("baseline", "fabric-gateway", 0, b.clients, count, secs)
+	return rec.result("baseline", "fabric-gateway", 0, b.clients, count, sp)
 }
 
 // direct submits count SubmitOrder transactions through fabric-gateway (no REST), the same
@@ -421,7 +436,7 @@ func (b *bench) baseline(ctx context.Context, gws map[string]*client.Gateway, co
 func (b *bench) direct(ctx context.Context, gws map[string]*client.Gateway, syms []string, count int) Result {
 	var rec recorder
 	var sub fabnet.Submitter
-	secs := b.run(ctx, count, func(c, k int) {
+	sp := b.run(ctx, count, func(c, k int) {
 		sym, side, cid := b.order(c, k, syms, "direct")
 		arg, _ := json.Marshal(map[string]any{"account": b.accounts[c], "symbol": sym, "clientOrderId": cid,
 			"side": side, "type": "LIMIT", "timeInForce": "GTC", "price": 1000, "quantity": 1})
@@ -443,7 +458,7 @@ func (b *bench) direct(ctx context.Context, gws map[string]*client.Gateway, syms
 		}
 		rec.note(err, d, "direct")
 	})
-	return rec.result("direct", "fabric-gateway", len(syms), b.clients, count, secs)
+	return rec.result("direct", "fabric-gateway", len(syms), b.clients, count, sp)
 }
 
 func (r *recorder) note(err error, d time.Duration, name string) {
@@ -570,8 +585,14 @@ func printReport(rep Report) {
 			fmt.Printf("%s: the gateways received %d commit statuses (%d Match submits); invalid by code: %v\n", r.Name, r.Commits, r.Matches, r.InvalidCodes)
 		}
 	}
+	for _, r := range rep.Phases {
+		if len(r.CPUms) > 0 && r.Committed >= 100 {
+			fmt.Printf("%s: network CPU per committed transaction: %s\n", r.Name, benchkit.FormatPerTx(r.CPUms))
+		}
+	}
 	base, rest, direct := by["baseline"], by["rest"], by["direct"]
 	fmt.Printf("orders/s vs baseline put tx/s: %s (REST %.1f / baseline %.1f; target >= 0.8)\n", ratio(rest.TPS, base.TPS), rest.TPS, base.TPS)
+	fmt.Printf("network CPU per order vs per put: %s\n", ratio(rest.CPUms["total"], base.CPUms["total"]))
 	fmt.Printf("REST vs direct fabric-gateway submit latency: p50 %s, mean %s (target <= 1.15); direct orders/s vs baseline: %s\n",
 		ratio(rest.P50ms, direct.P50ms), ratio(rest.MeanMs, direct.MeanMs), ratio(direct.TPS, base.TPS))
 	if hot, spread := by["hot"], by["spread"]; hot.Count > 0 {

@@ -76,7 +76,8 @@ func (c Config) check() error {
 
 // core is what the three contracts share.
 type core struct {
-	cfg Config
+	cfg   Config
+	books *bookCache // books recently seen by Match, by content hash
 }
 
 // Exchange is the contract "exchange": instruments, accounts, deposits and withdrawals,
@@ -111,7 +112,7 @@ func NewContracts(cfg Config) (*Exchange, *Settlement, *HTLCs, error) {
 	if err := cfg.check(); err != nil {
 		return nil, nil, nil, err
 	}
-	c := &core{cfg: cfg}
+	c := &core{cfg: cfg, books: newBookCache(defaultBookCacheBytes)}
 	e := &Exchange{core: c}
 	e.Name = ExchangeName
 	e.Info.Title = "Exchange"

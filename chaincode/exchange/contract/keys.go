@@ -33,7 +33,7 @@ import (
 //	lv~SYM~S~STOPPRICE~SEQ~ORDERID           stop order waiting for its trigger  Match
 //	lv~SYM~Q~0~SEQ~ORDERID                   queued work (paused taker, stop)    Match
 //	bk~SYM                                   book counters {seq, tradeSeq,       Match
-//	                                         lastPrice}
+//	                                         lastPrice, version: hash of lv~SYM~}
 //	tr~SYM~TRADESEQ                          trade                               Match
 //	agr~ID                                   escrow agreement (settle.Agreement) settlement transactions
 //	agra~ACCT~ID                             agreements of an account            ProposeSettlement

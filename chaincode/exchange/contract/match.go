@@ -16,6 +16,9 @@ type bookState struct {
 	Seq       uint64 `json:"seq"`
 	TradeSeq  uint64 `json:"tradeSeq"`
 	LastPrice int64  `json:"lastPrice"`
+	// Version is the content hash of the symbol's lv~ range ([liveBook.hash]), written by
+	// every Match that changes it; empty before the first such Match.
+	Version string `json:"version,omitempty"`
 }
 
 // Trade is one fill, at the maker's price, as stored (tr~SYM~SEQ) and published. Cash is
@@ -89,10 +92,13 @@ type matcher struct {
 	cpl     int64
 	e       *book.Book
 	recs    map[string]*Order
-	oldLive map[string]string // order id -> its lv~ key before this Match
+	before  map[string]*liveOrder // order id -> its lv~ entry before this Match
+	version string                // bk~ Version before this Match
 	touched map[string]bool
 	res     MatchResult
 	fills   int
+	after   liveBook // the lv~ range after this Match (set by writeBack)
+	hash    string   // its hash
 }
 
 func (m *matcher) fillsLeft() int { return m.t.cfg.MaxMatchFills - m.fills }
@@ -224,13 +230,15 @@ func (e *Exchange) Match(ctx contractapi.TransactionContextInterface, symbol str
 	if err := t.flush(); err != nil {
 		return "", err
 	}
+	t.books.put(t.channel, symbol, m.hash, m.after)
 	return jsonString(&m.res)
 }
 
-// loadBook restores the symbol's book from bk~ and its live orders.
+// loadBook restores the symbol's book from bk~ and its live orders: from the book cache when
+// it holds the version bk~ names, else from a scan of the lv~ range.
 func (t *txn) loadBook(ins *Instrument) (*matcher, book.State, error) {
 	m := &matcher{
-		t: t, ins: ins, cpl: ins.CashPerLotTick, recs: map[string]*Order{}, oldLive: map[string]string{},
+		t: t, ins: ins, cpl: ins.CashPerLotTick, recs: map[string]*Order{}, before: map[string]*liveOrder{},
 		touched: map[string]bool{},
 		res:     MatchResult{Symbol: ins.Symbol, Trades: []Trade{}, OrderUpdates: []OrderUpdate{}},
 	}
@@ -243,20 +251,28 @@ func (t *txn) loadBook(ins *Instrument) (*matcher, book.State, error) {
 	if _, err := t.getJSON(key(pBook, ins.Symbol), &bs); err != nil {
 		return nil, book.State{}, err
 	}
-	st := book.State{Seq: bs.Seq, TradeSeq: bs.TradeSeq, LastPrice: bs.LastPrice}
-	rows, err := t.scanPrefix(prefix(pLive, ins.Symbol))
-	if err != nil {
-		return nil, book.State{}, err
+	m.version = bs.Version
+	live := t.books.get(t.channel, ins.Symbol, bs.Version)
+	if len(live) >= t.cfg.QueryLimit {
+		return nil, book.State{}, t.queryLimitErr(prefix(pLive, ins.Symbol)) // as the scan would: same answer, warm cache or not
 	}
-	for _, r := range rows {
-		o := &Order{}
-		if err := json.Unmarshal(r.Value, o); err != nil {
-			return nil, book.State{}, internal("decode %s: %v", r.Key, err)
+	if live == nil {
+		if live, err = t.scanLive(ins.Symbol); err != nil {
+			return nil, book.State{}, err
 		}
-		m.recs[o.OrderID] = o
-		m.oldLive[o.OrderID] = r.Key
+		if bs.Version != "" && live.hash() == bs.Version {
+			t.books.put(t.channel, ins.Symbol, bs.Version, live)
+			live = append(liveBook(nil), live...) // the cache's entries stay as they are
+		}
+	}
+	st := book.State{Seq: bs.Seq, TradeSeq: bs.TradeSeq, LastPrice: bs.LastPrice}
+	for i := range live {
+		lo := &live[i]
+		o := lo.order // the matcher's own copy
+		m.recs[o.OrderID] = &o
+		m.before[o.OrderID] = lo
 		st.Orders = append(st.Orders, book.OrderState{
-			Order: bookOrder(o, m.cpl), Seq: o.Seq, Filled: o.FilledQuantity,
+			Order: bookOrder(&o, m.cpl), Seq: o.Seq, Filled: o.FilledQuantity,
 			FilledNotional: o.FilledNotional, Location: parseLocation(o.Location),
 		})
 	}
@@ -265,6 +281,22 @@ func (t *txn) loadBook(ins *Instrument) (*matcher, book.State, error) {
 		return nil, book.State{}, internal("restore book %s: %v", ins.Symbol, err)
 	}
 	return m, st, nil
+}
+
+// scanLive reads and decodes the lv~ range of symbol.
+func (t *txn) scanLive(symbol string) (liveBook, error) {
+	rows, err := t.scanPrefix(prefix(pLive, symbol))
+	if err != nil {
+		return nil, err
+	}
+	live := make(liveBook, len(rows))
+	for i, r := range rows {
+		live[i] = liveOrder{key: r.Key, raw: r.Value}
+		if err := json.Unmarshal(r.Value, &live[i].order); err != nil {
+			return nil, internal("decode %s: %v", r.Key, err)
+		}
+	}
+	return live, nil
 }
 
 // closedInputs reads the intake orders and requests of the closed epochs, merged in
@@ -494,7 +526,8 @@ func (m *matcher) update(u book.OrderUpdate) error {
 	return nil
 }
 
-// writeBack stores every order this Match changed (ost~ and its lv~ key) and the counters.
+// writeBack stores every order this Match changed (ost~ and its lv~ key) and bk~: the
+// counters and the hash of the lv~ range after this Match, whenever either changed.
 func (m *matcher) writeBack(before book.State) error {
 	snap := m.e.Snapshot()
 	live := make(map[string]book.OrderState, len(snap.Orders))
@@ -510,7 +543,10 @@ func (m *matcher) writeBack(before book.State) error {
 	}
 	for _, id := range sortedKeys(m.touched) {
 		o := m.recs[id]
-		old := m.oldLive[id]
+		var old string
+		if lo := m.before[id]; lo != nil {
+			old = lo.key
+		}
 		if os, ok := live[id]; ok {
 			o.Seq, o.Location = os.Seq, os.Location.String()
 			o.Price, o.StopPrice, o.Quantity = os.Order.Price, os.Order.StopPrice, os.Order.Qty
@@ -538,8 +574,25 @@ func (m *matcher) writeBack(before book.State) error {
 			return err
 		}
 	}
-	if snap.Seq != before.Seq || snap.TradeSeq != before.TradeSeq || snap.LastPrice != before.LastPrice {
-		return m.t.put(key(pBook, m.ins.Symbol), &bookState{Seq: snap.Seq, TradeSeq: snap.TradeSeq, LastPrice: snap.LastPrice})
+	m.after = make(liveBook, 0, len(snap.Orders))
+	for _, os := range snap.Orders {
+		id := os.Order.ID
+		if !m.touched[id] {
+			lo := m.before[id]
+			if lo == nil {
+				return internal("order %s is in the book but was neither loaded nor changed", id)
+			}
+			m.after = append(m.after, *lo)
+			continue
+		}
+		o := m.recs[id]
+		k := liveKey(o)
+		m.after = append(m.after, liveOrder{key: k, raw: m.t.pending[k], order: *o})
+	}
+	m.after.sortByKey()
+	m.hash = m.after.hash()
+	if snap.Seq != before.Seq || snap.TradeSeq != before.TradeSeq || snap.LastPrice != before.LastPrice || m.hash != m.version {
+		return m.t.put(key(pBook, m.ins.Symbol), &bookState{Seq: snap.Seq, TradeSeq: snap.TradeSeq, LastPrice: snap.LastPrice, Version: m.hash})
 	}
 	return nil
 }

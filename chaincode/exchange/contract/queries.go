@@ -28,7 +28,7 @@ func (t *txn) each(start, end string, fn func(kv) (bool, error)) error {
 		}
 		_, err = drain(start, it, func(r kv) (bool, error) {
 			if n++; n >= t.cfg.QueryLimit {
-				return false, internal("scan %s: %d keys or more, the peer's query limit; the range would be cut short", start, t.cfg.QueryLimit)
+				return false, t.queryLimitErr(start)
 			}
 			return fn(r)
 		})
@@ -46,6 +46,12 @@ func (t *txn) each(start, end string, fn func(kv) (bool, error)) error {
 		}
 		bookmark = meta.GetBookmark()
 	}
+}
+
+// queryLimitErr is the error of a writing transaction's scan from start that reaches the
+// peer's query limit.
+func (t *txn) queryLimitErr(start string) error {
+	return internal("scan %s: %d keys or more, the peer's query limit; the range would be cut short", start, t.cfg.QueryLimit)
 }
 
 // drain calls fn for each result of it, the scan from start, until fn returns false (more is

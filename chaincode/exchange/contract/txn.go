@@ -16,6 +16,7 @@ import (
 // the stub before flush, so a function that fails writes nothing.
 type txn struct {
 	cfg     *Config
+	books   *bookCache
 	stub    shim.ChaincodeStubInterface
 	org     string
 	now     time.Time
@@ -62,7 +63,7 @@ func (c *core) begin(ctx contractapi.TransactionContextInterface, where channelS
 		return nil, &Error{Code: CodeWrongChannel, Detail: "this function runs on channel " + allowed + ", not on " + ch}
 	}
 	return &txn{
-		cfg: &c.cfg, stub: stub, org: org, now: ts.AsTime().UTC(), id: stub.GetTxID(), channel: ch,
+		cfg: &c.cfg, books: c.books, stub: stub, org: org, now: ts.AsTime().UTC(), id: stub.GetTxID(), channel: ch,
 		pending: map[string][]byte{}, bases: map[string]*baseBalance{}, folded: map[string]bool{},
 		credits: map[string]*delta{}, escrows: map[string]*escrowAmount{},
 	}, nil

@@ -329,6 +329,18 @@ func (t *Tx) Writes() []string {
 	return out
 }
 
+// RangeReads returns the start keys of the range scans the transaction made (its range
+// query read set) that begin with prefix, in the order made.
+func (t *Tx) RangeReads(prefix string) []string {
+	var out []string
+	for _, r := range t.ranges {
+		if strings.HasPrefix(r.start, prefix) {
+			out = append(out, r.start)
+		}
+	}
+	return out
+}
+
 // WriteSet returns the transaction's writes, key -> value (nil: delete), as a peer would put
 // them in the proposal response; two endorsements of a deterministic chaincode give equal
 // write sets.
