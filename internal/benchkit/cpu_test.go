@@ -56,7 +56,7 @@ func TestSampleCPU(t *testing.T) {
 	}
 	write("peer0.org1", strconv.Itoa(os.Getpid()))
 	write("orderer0", "999999999") // not running
-	for i := 0; i < 3e7; i++ { // burn a little CPU so that the sample is not zero
+	for i := 0; i < 3e7; i++ {     // burn a little CPU so that the sample is not zero
 		_ = i * i
 	}
 	s := SampleCPU(dir)
