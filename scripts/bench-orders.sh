@@ -4,7 +4,9 @@
 # each) place 1-lot limit orders with ?wait=commit for a bounded count; the run reports
 # orders/s, p50/p99 latency to commit, invalid transactions (the gateways' /metrics), and lost or
 # duplicated orders (every account's orders listed through REST after the run, compared with
-# what the clients saw accepted). Also: the same orders submitted directly through
+# what the clients saw accepted), and the CPU time the network's processes spent per committed
+# transaction in each phase (peers, orderers, chaincode, gateways; from /proc, steadier than
+# throughput on a shared machine). Also: the same orders submitted directly through
 # fabric-gateway (REST overhead ratio), and all orders on one symbol against 100 symbols.
 #
 # The baseline (baseline:Put on chaincode exchange, channel market) has no REST route: it is
