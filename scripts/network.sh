@@ -385,6 +385,9 @@ orderer_state() {
     END { for (c in h) print c, h[c], ((c in l) ? l[c] : 0) }'
 }
 
+# forget FILE: remove a watchdog state file; no rm process when there is none (the usual case).
+forget() { [[ ! -e $1 ]] || rm -f "$1"; }
+
 # watchdog_check CHANNEL: reads this round's heights H and leader flags L (keyed ORDERER.CHANNEL,
 # set by watchdog_loop); prints what it did; returns 3 after a recovery.
 watchdog_check() {
@@ -393,9 +396,9 @@ watchdog_check() {
     a=$(((v + 1) % 3)) b=$(((v + 2) % 3))
     hv=${H[$v.$ch]:-} ha=${H[$a.$ch]:-} hb=${H[$b.$ch]:-}
     state=$RUN/watchdog/$ch.orderer$v
-    if [[ -z $hv || -z $ha || -z $hb ]]; then rm -f "$state"; continue; fi
+    if [[ -z $hv || -z $ha || -z $hb ]]; then forget "$state"; continue; fi
     lo=$((ha < hb ? ha : hb))
-    if ((hv >= lo)); then rm -f "$state"; continue; fi
+    if ((hv >= lo)); then forget "$state"; continue; fi
     if ! { read -r since hs <"$state"; } 2>/dev/null || [[ $hs != "$hv" ]]; then
       echo "$EPOCHSECONDS $hv" >"$state"
       continue
@@ -429,7 +432,7 @@ recover_orderer() { # ORDERER CHANNEL
 
 watchdog_loop() {
   mkdir -p "$RUN/watchdog"
-  log "watchdog: watching orderers on ${CHANNELS[*]} every ${WATCHDOG_INTERVAL:-2}s"
+  log "watchdog: watching orderers on ${CHANNELS[*]} every ${WATCHDOG_INTERVAL:-5}s"
   local v c h l ch
   local -A H L
   while :; do
@@ -438,7 +441,7 @@ watchdog_loop() {
       while read -r c h l; do H[$v.$c]=$h L[$v.$c]=$l; done < <(orderer_state "$v")
     done
     for ch in "${CHANNELS[@]}"; do watchdog_check "$ch" || true; done
-    sleep "${WATCHDOG_INTERVAL:-2}"
+    sleep "${WATCHDOG_INTERVAL:-5}"
   done
 }
 
