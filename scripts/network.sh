@@ -374,11 +374,6 @@ start_watcher() {
 # snapshot of that channel moved aside (the block ledger is kept), and restarted: it rejoins as
 # a follower and catches up. `osnadmin channel remove` is never used: on a stuck node it hangs.
 
-metric() { # ORDERER METRIC CHANNEL
-  curl -s -m 2 "http://$(ord_ops "$1")/metrics" 2>/dev/null |
-    sed -n "s/^$2{channel=\"$3\"} \([0-9.e+]*\).*/\1/p" | head -1 | cut -d. -f1
-}
-
 # orderer_state ORDERER: one scrape of the orderer's metrics, printed as "CHANNEL HEIGHT LEADER"
 # lines. One curl and one awk per orderer and round: scraping once per channel and metric
 # spawned 72 processes every round, about 5 % of both cores under load.
@@ -545,7 +540,7 @@ cmd_status() {
 
 cmd_heights() {
   local ch=${1:-market} i o
-  for i in "${ORDERERS[@]}"; do printf 'orderer%s %s\n' "$i" "$(metric "$i" ledger_blockchain_height "$ch")"; done
+  for i in "${ORDERERS[@]}"; do printf 'orderer%s %s\n' "$i" "$(orderer_state "$i" | awk -v c="$ch" '$1 == c { print $2 }')"; done
   for o in "${ORGS[@]}"; do
     printf 'peer0.%s %s\n' "$o" "$(curl -s -m 2 "http://$(conf "$(okey "$o")_PEER_HOST"):$(conf "$(okey "$o")_PEER_OPS_PORT")/metrics" |
       sed -n "s/^ledger_blockchain_height{channel=\"$ch\"} \([0-9]*\).*/\1/p")"
