@@ -21,9 +21,10 @@ import (
 
 // rest is a client of one org's REST gateway.
 type rest struct {
-	t    testing.TB
-	base string
-	key  string
+	t      testing.TB
+	base   string
+	key    string
+	client *http.Client // nil: restClient
 }
 
 // gatewayOf returns a client of org's gateway with that org's API key, or fails the test.
@@ -76,7 +77,11 @@ func (r *rest) call(method, path, body string, headers ...string) (int, []byte) 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := restClient.Do(req)
+	hc := r.client
+	if hc == nil {
+		hc = restClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		r.t.Fatalf("%s %s: %v", method, path, err)
 	}

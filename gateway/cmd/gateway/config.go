@@ -37,6 +37,8 @@ type config struct {
 	MaxBody        int64         `json:"maxBody"`
 	LogLevel       string        `json:"logLevel"`
 	WatcherURL     string        `json:"watcherUrl"`
+	HTTPSCert      string        `json:"httpsCert"`
+	HTTPSKey       string        `json:"httpsKey"`
 }
 
 // fileConfig is the JSON file's shape: durations as Go duration strings ("1s").
@@ -72,6 +74,8 @@ func loadConfig(args []string, env func(string) (string, bool)) (*config, error)
 	fs.Int64Var(&c.MaxBody, "max-body", 0, "largest request body in bytes (default 65536)")
 	fs.StringVar(&c.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
 	fs.StringVar(&c.WatcherURL, "watcher-url", "", "price watcher behind /watcher/ for the web console (default http://WATCHER_HOST:WATCHER_PORT of network.conf)")
+	fs.StringVar(&c.HTTPSCert, "https-cert", "", "PEM certificate chain to serve HTTPS instead of HTTP (with --https-key)")
+	fs.StringVar(&c.HTTPSKey, "https-key", "", "PEM private key of --https-cert")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -185,6 +189,10 @@ func assign(c *config, name, v string) error {
 		c.LogLevel = v
 	case "watcher-url":
 		c.WatcherURL = v
+	case "https-cert":
+		c.HTTPSCert = v
+	case "https-key":
+		c.HTTPSKey = v
 	}
 	return nil
 }
@@ -264,5 +272,16 @@ func (c *config) fill() error {
 	default:
 		return fmt.Errorf("--log-level: %q is not debug, info, warn or error", c.LogLevel)
 	}
+	if (c.HTTPSCert == "") != (c.HTTPSKey == "") {
+		return errors.New("--https-cert and --https-key go together: give both or neither")
+	}
 	return nil
+}
+
+// scheme is the URL scheme the gateway serves: https with a certificate, else http.
+func (c *config) scheme() string {
+	if c.HTTPSCert != "" {
+		return "https"
+	}
+	return "http"
 }

@@ -38,6 +38,9 @@ func TestLoadConfigPrecedence(t *testing.T) {
 		{"bad duration", []string{"--org", "org2", "--network-conf", conf}, map[string]string{"GATEWAY_MATCH_INTERVAL": "soon"}, "", "", 0, true},
 		{"bad level", []string{"--org", "org2", "--network-conf", conf, "--log-level", "loud"}, nil, "", "", 0, true},
 		{"stray argument", []string{"--org", "org2", "x"}, nil, "", "", 0, true},
+		{"https cert without key", []string{"--org", "org2", "--network-conf", conf, "--https-cert", "c.pem"}, nil, "", "", 0, true},
+		{"https key without cert", []string{"--org", "org2", "--network-conf", conf}, map[string]string{"GATEWAY_HTTPS_KEY": "k.pem"}, "", "", 0, true},
+		{"https pair", []string{"--org", "org2", "--network-conf", conf, "--https-cert", "c.pem"}, map[string]string{"GATEWAY_HTTPS_KEY": "k.pem"}, "127.0.0.1:8082", "market", time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

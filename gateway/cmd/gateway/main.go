@@ -2,12 +2,15 @@
 // GATEWAY_* environment variables, then an optional JSON file, then defaults from
 // network/network.conf), connects to the org's peer through fabric-gateway, and serves the REST
 // API, the live stream, /metrics and the health endpoints until SIGINT or SIGTERM, then drains.
+// It serves HTTP, or HTTPS (TLS 1.2 or later) when given --https-cert and --https-key.
 //
 //	gateway --org org1 [--network-conf network/network.conf --run-dir network/run] [--listen 127.0.0.1:8081]
+//	        [--https-cert server.pem --https-key server.key]
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +48,16 @@ func run() error {
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("org", cfg.Org)
 	slog.SetDefault(log)
+
+	// A certificate that cannot be loaded stops the gateway before it connects to anything.
+	var serverTLS *tls.Config
+	if cfg.HTTPSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.HTTPSCert, cfg.HTTPSKey)
+		if err != nil {
+			return fmt.Errorf("--https-cert/--https-key: %w", err)
+		}
+		serverTLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 
 	keys, err := auth.Load(cfg.APIKeys)
 	if err != nil {
@@ -118,6 +131,7 @@ func run() error {
 		Addr: cfg.Listen, Handler: handler,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		BaseContext: func(net.Listener) context.Context { return base },
+		TLSConfig:   serverTLS,
 	}
 	srv.RegisterOnShutdown(cancelBase) // ends streams, which Shutdown does not wait for
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -125,9 +139,15 @@ func run() error {
 		return err
 	}
 	log.Info("gateway listening", "addr", cfg.Listen, "peer", cfg.PeerEndpoint, "channel", cfg.Channel, "matchInterval", cfg.MatchInterval.String(),
-		"console", "http://"+cfg.Listen+"/", "watcher", cfg.WatcherURL)
+		"console", cfg.scheme()+"://"+cfg.Listen+"/", "watcher", cfg.WatcherURL)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if serverTLS != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {

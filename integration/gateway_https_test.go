@@ -1,0 +1,195 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestGatewayHTTPS: a gateway process of the test's own (the binary built from
+// gateway/cmd/gateway, org1's identity and peer, its own port and idempotency store) started
+// with --https-cert/--https-key serves the REST API, the WebSocket and SSE stream over TLS, and
+// nothing over plain HTTP; a client that does not trust its certificate cannot talk to it.
+func TestGatewayHTTPS(t *testing.T) {
+	e := network(t)
+	dir := t.TempDir()
+	certPEM, certFile, keyFile := selfSigned(t, dir)
+
+	bin := filepath.Join(dir, "gateway")
+	build := exec.Command("go", "build", "-o", bin, "./gateway/cmd/gateway")
+	build.Dir = e.repo
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the gateway: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	conf := os.Getenv("FABMARKET_CONF")
+	if conf == "" {
+		conf = filepath.Join(e.repo, "network", "network.conf")
+	}
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, "--org", "org1", "--network-conf", conf, "--run-dir", e.cfg.RunDir(),
+		"--data-dir", filepath.Join(dir, "data"), "--listen", addr, "--match-interval", "-1s", "--log-level", "warn",
+		"--https-cert", certFile, "--https-key", keyFile)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	trusting := &http.Client{Timeout: 45 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	base := "https://" + addr
+	waitFor(t, 60*time.Second, "HTTPS gateway ready", func() bool {
+		resp, err := trusting.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	if cmd.ProcessState != nil {
+		t.Fatalf("gateway exited: %s", logs)
+	}
+
+	// The REST API over TLS, on the real network, with HTTP/2.
+	org1 := gatewayOf(t, "org1")
+	g := &rest{t: t, base: base, key: org1.key, client: trusting}
+	reg := gatewayOf(t, "regulator")
+	sym := newSymbol(t, reg)
+	acct := openFunded(t, g, sym, "100.00", "")
+	var a restAccount
+	g.must(200, &a, "GET", "/v1/accounts/"+acct, "")
+	if a.Org != "Org1MSP" || a.Balances["USD"].Available != "100.00" {
+		t.Fatalf("account over HTTPS = %+v", a)
+	}
+	resp, err := trusting.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.TLS == nil {
+		t.Fatalf("healthz over %s, TLS %v; want HTTP/2 over TLS", resp.Proto, resp.TLS != nil)
+	}
+	g.must(401, nil, "GET", "/v1/accounts/"+acct, "", "Authorization", "Bearer wrong")
+
+	// The live stream: WebSocket (wss) and SSE both replay from block 0 (a checkpoint first).
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: pool}, HandshakeTimeout: 10 * time.Second}
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+g.key)
+	ws, wresp, err := d.Dial("wss://"+addr+"/v1/stream?fromBlock=0", h)
+	if err != nil {
+		t.Fatalf("wss stream: %v (%v)", err, wresp)
+	}
+	ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var first map[string]any
+	if err := ws.ReadJSON(&first); err != nil {
+		t.Fatalf("first stream message over wss: %v", err)
+	}
+	ws.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v1/stream?fromBlock=0", nil)
+	req.Header.Set("Authorization", "Bearer "+g.key)
+	req.Header.Set("Accept", "text/event-stream")
+	sresp, err := trusting.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sresp.Body.Close()
+	if sresp.StatusCode != 200 || !strings.HasPrefix(sresp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("SSE over HTTPS: %d %s", sresp.StatusCode, sresp.Header.Get("Content-Type"))
+	}
+	sc := bufio.NewScanner(sresp.Body)
+	gotData := false
+	for !gotData && sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, "data:") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(strings.TrimSpace(strings.TrimPrefix(line, "data:"))), &m); err != nil {
+				t.Fatalf("SSE data %q: %v", line, err)
+			}
+			gotData = true
+		}
+	}
+	if !gotData {
+		t.Fatalf("no SSE event over HTTPS: %v", sc.Err())
+	}
+
+	// Plain HTTP to the TLS port gets no API, and a client that does not trust the
+	// certificate gets no connection.
+	presp, err := http.Get("http://" + addr + "/v1/instruments")
+	if err == nil {
+		presp.Body.Close()
+		if presp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("plain HTTP to the HTTPS port = %d; want 400", presp.StatusCode)
+		}
+	}
+	if _, err := (&http.Client{Timeout: 10 * time.Second}).Get(base + "/healthz"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("untrusting client: %v; want a certificate error", err)
+	}
+}
+
+// selfSigned writes a self-signed ECDSA P-256 server certificate for 127.0.0.1 and its key
+// into dir, and returns the certificate's PEM and both paths.
+func selfSigned(t *testing.T, dir string) ([]byte, string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "fabmarket gateway test"},
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	certFile, keyFile := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certPEM, certFile, keyFile
+}
