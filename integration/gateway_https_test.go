@@ -193,3 +193,79 @@ func selfSigned(t *testing.T, dir string) ([]byte, string, string) {
 	}
 	return certPEM, certFile, keyFile
 }
+
+// TestWatcherHTTPS: a watcher process of the test's own (its own port, data directory and API
+// key file, the ledger feed on the real network) started with --https-cert/--https-key serves
+// its REST API over TLS only.
+func TestWatcherHTTPS(t *testing.T) {
+	e := network(t)
+	dir := t.TempDir()
+	certPEM, certFile, keyFile := selfSigned(t, dir)
+	bin := filepath.Join(dir, "watcher")
+	build := exec.Command("go", "build", "-o", bin, "./watcher/cmd/watcher")
+	build.Dir = e.repo
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the watcher: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	conf := os.Getenv("FABMARKET_CONF")
+	if conf == "" {
+		conf = filepath.Join(e.repo, "network", "network.conf")
+	}
+	keysFile := filepath.Join(dir, "apikeys.json")
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, "--network-conf", conf, "--run-dir", e.cfg.RunDir(), "--data-dir", filepath.Join(dir, "data"),
+		"--api-keys", keysFile, "--listen", addr, "--nats-listen", "none", "--feed", "on", "--log-level", "warn",
+		"--https-cert", certFile, "--https-key", keyFile)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	trusting := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	base := "https://" + addr
+	waitFor(t, 60*time.Second, "HTTPS watcher healthy", func() bool {
+		resp, err := trusting.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	raw, _ := os.ReadFile(keysFile)
+	var keys map[string]string
+	if err := json.Unmarshal(raw, &keys); err != nil || keys["org1"] == "" {
+		t.Fatalf("API keys %s: %v", raw, err)
+	}
+	w := &rest{t: t, base: base, key: keys["org1"], client: trusting}
+	var sub struct {
+		ID     string `json:"id"`
+		Symbol string `json:"symbol"`
+	}
+	w.must(201, &sub, "POST", "/v1/subscriptions", `{"user":"tls-user","symbol":"TLSX","windows":["1d"],"channels":[{"type":"stream"}]}`)
+	if sub.ID == "" || sub.Symbol != "TLSX" {
+		t.Fatalf("subscription over HTTPS = %+v", sub)
+	}
+	w.must(200, nil, "GET", "/v1/subscriptions/"+sub.ID, "")
+	w.must(401, nil, "GET", "/v1/subscriptions/"+sub.ID, "", "Authorization", "Bearer wrong")
+
+	if presp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		presp.Body.Close()
+		if presp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("plain HTTP to the HTTPS port = %d; want 400", presp.StatusCode)
+		}
+	}
+	if _, err := (&http.Client{Timeout: 10 * time.Second}).Get(base + "/healthz"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("untrusting client: %v; want a certificate error", err)
+	}
+}

@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -34,11 +35,14 @@ type Config struct {
 	NetworkConf string // network.conf; gives WATCHER_HOST/PORT and the Fabric peers
 	RunDir      string // network/run; default for DataDir (RunDir/watcher) and KeysFile
 	Listen      string // REST address; default WATCHER_HOST:WATCHER_PORT or 127.0.0.1:8090
-	DataDir     string // the watcher's state: SQLite database, JetStream files, webhook secret
-	DBURL       string // store URL; default sqlite at DataDir/watcher.db
-	NATSURL     string // external NATS; default embedded
-	NATSListen  string // embedded server's client address; "none" for in-process only
-	KeysFile    string // API keys; default RunDir/apikeys.json (created when missing)
+	// HTTPSCert and HTTPSKey (PEM files, both or neither) make the REST API serve HTTPS
+	// (TLS 1.2 or later) instead of HTTP.
+	HTTPSCert, HTTPSKey string
+	DataDir             string // the watcher's state: SQLite database, JetStream files, webhook secret
+	DBURL               string // store URL; default sqlite at DataDir/watcher.db
+	NATSURL             string // external NATS; default embedded
+	NATSListen          string // embedded server's client address; "none" for in-process only
+	KeysFile            string // API keys; default RunDir/apikeys.json (created when missing)
 	// InstanceID names this process among watchers sharing a store and a queue (PostgreSQL
 	// and external NATS); default HOSTNAME:ABSOLUTE-DATA-DIR, which one process at a time
 	// can hold (the data directory is locked).
@@ -110,6 +114,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("--listen %q: want host:port", c.Listen)
+	}
+	if (c.HTTPSCert == "") != (c.HTTPSKey == "") {
+		return errors.New("--https-cert and --https-key go together: give both or neither")
 	}
 	if c.DBURL == "" {
 		c.DBURL = filepath.Join(c.DataDir, "watcher.db")
@@ -361,6 +368,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	// ReadTimeout bounds a trickled body; no WriteTimeout: it would cut the alert stream.
 	a.http = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	if cfg.HTTPSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.HTTPSCert, cfg.HTTPSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--https-cert/--https-key: %w", err)
+		}
+		a.http.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 	ok = true
 	return a, nil
 }
@@ -380,7 +394,11 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := a.http.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return a.http.Serve(a.ln) }
+		if a.http.TLSConfig != nil {
+			serve = func() error { return a.http.ServeTLS(a.ln, "", "") }
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()

@@ -73,6 +73,8 @@ func configure(args []string) (app.Config, error) {
 	str(&c.NetworkConf, "network-conf", "network.conf with WATCHER_HOST/PORT and the peers")
 	str(&c.RunDir, "run-dir", "run directory (default network/run); state goes to RUN/watcher")
 	str(&c.Listen, "listen", "REST address (default WATCHER_HOST:WATCHER_PORT, else 127.0.0.1:8090)")
+	str(&c.HTTPSCert, "https-cert", "PEM certificate chain to serve HTTPS instead of HTTP (with --https-key)")
+	str(&c.HTTPSKey, "https-key", "PEM private key of --https-cert")
 	str(&c.DataDir, "data-dir", "state directory (default RUN/watcher)")
 	str(&c.DBURL, "db-url", "store: a SQLite path or postgres:// URL (default DATA/watcher.db)")
 	str(&c.NATSURL, "nats-url", "external NATS URL (default: embedded server)")
