@@ -34,53 +34,10 @@ import (
 func TestGatewayHTTPS(t *testing.T) {
 	e := network(t)
 	dir := t.TempDir()
-	certPEM, certFile, keyFile := selfSigned(t, dir)
-
-	bin := filepath.Join(dir, "gateway")
-	build := exec.Command("go", "build", "-o", bin, "./gateway/cmd/gateway")
-	build.Dir = e.repo
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the gateway: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	conf := os.Getenv("FABMARKET_CONF")
-	if conf == "" {
-		conf = filepath.Join(e.repo, "network", "network.conf")
-	}
-	logs := &syncBuffer{}
-	cmd := exec.Command(bin, "--org", "org1", "--network-conf", conf, "--run-dir", e.cfg.RunDir(),
-		"--data-dir", filepath.Join(dir, "data"), "--listen", addr, "--match-interval", "-1s", "--log-level", "warn",
-		"--https-cert", certFile, "--https-key", keyFile)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
-
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	trusting := &http.Client{Timeout: 45 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
-	base := "https://" + addr
-	waitFor(t, 60*time.Second, "HTTPS gateway ready", func() bool {
-		resp, err := trusting.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	if cmd.ProcessState != nil {
-		t.Fatalf("gateway exited: %s", logs)
-	}
+	bin, addr, conf := e.ownProcess(t, dir, "./gateway/cmd/gateway")
+	base, trusting, pool := httpsProcess(t, dir, bin, addr, "/readyz", "--org", "org1", "--network-conf", conf,
+		"--run-dir", e.cfg.RunDir(), "--data-dir", filepath.Join(dir, "data"), "--listen", addr, "--match-interval", "-1s",
+		"--log-level", "warn")
 
 	// The REST API over TLS, on the real network, with HTTP/2.
 	org1 := gatewayOf(t, "org1")
@@ -145,18 +102,7 @@ func TestGatewayHTTPS(t *testing.T) {
 		t.Fatalf("no SSE event over HTTPS: %v", sc.Err())
 	}
 
-	// Plain HTTP to the TLS port gets no API, and a client that does not trust the
-	// certificate gets no connection.
-	presp, err := http.Get("http://" + addr + "/v1/instruments")
-	if err == nil {
-		presp.Body.Close()
-		if presp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("plain HTTP to the HTTPS port = %d; want 400", presp.StatusCode)
-		}
-	}
-	if _, err := (&http.Client{Timeout: 10 * time.Second}).Get(base + "/healthz"); err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("untrusting client: %v; want a certificate error", err)
-	}
+	refusesClear(t, addr, base)
 }
 
 // selfSigned writes a self-signed ECDSA P-256 server certificate for 127.0.0.1 and its key
@@ -200,48 +146,11 @@ func selfSigned(t *testing.T, dir string) ([]byte, string, string) {
 func TestWatcherHTTPS(t *testing.T) {
 	e := network(t)
 	dir := t.TempDir()
-	certPEM, certFile, keyFile := selfSigned(t, dir)
-	bin := filepath.Join(dir, "watcher")
-	build := exec.Command("go", "build", "-o", bin, "./watcher/cmd/watcher")
-	build.Dir = e.repo
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the watcher: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	conf := os.Getenv("FABMARKET_CONF")
-	if conf == "" {
-		conf = filepath.Join(e.repo, "network", "network.conf")
-	}
+	bin, addr, conf := e.ownProcess(t, dir, "./watcher/cmd/watcher")
 	keysFile := filepath.Join(dir, "apikeys.json")
-	logs := &syncBuffer{}
-	cmd := exec.Command(bin, "--network-conf", conf, "--run-dir", e.cfg.RunDir(), "--data-dir", filepath.Join(dir, "data"),
-		"--api-keys", keysFile, "--listen", addr, "--nats-listen", "none", "--feed", "on", "--log-level", "warn",
-		"--https-cert", certFile, "--https-key", keyFile)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	trusting := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	base := "https://" + addr
-	waitFor(t, 60*time.Second, "HTTPS watcher healthy", func() bool {
-		resp, err := trusting.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	base, trusting, _ := httpsProcess(t, dir, bin, addr, "/healthz", "--network-conf", conf, "--run-dir", e.cfg.RunDir(),
+		"--data-dir", filepath.Join(dir, "data"), "--api-keys", keysFile, "--listen", addr, "--nats-listen", "none",
+		"--feed", "on", "--log-level", "warn")
 	raw, _ := os.ReadFile(keysFile)
 	var keys map[string]string
 	if err := json.Unmarshal(raw, &keys); err != nil || keys["org1"] == "" {
@@ -259,10 +168,50 @@ func TestWatcherHTTPS(t *testing.T) {
 	w.must(200, nil, "GET", "/v1/subscriptions/"+sub.ID, "")
 	w.must(401, nil, "GET", "/v1/subscriptions/"+sub.ID, "", "Authorization", "Bearer wrong")
 
-	if presp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-		presp.Body.Close()
-		if presp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("plain HTTP to the HTTPS port = %d; want 400", presp.StatusCode)
+	refusesClear(t, addr, base)
+}
+
+// httpsProcess starts bin with args and the --https-cert/--https-key of a fresh self-signed
+// certificate for 127.0.0.1, waits until path answers 200 over TLS, and returns the base URL,
+// a client that trusts the certificate (HTTP/2 allowed) and the pool holding it. The process
+// is stopped when the test ends.
+func httpsProcess(t *testing.T, dir, bin, addr, path string, args ...string) (string, *http.Client, *x509.CertPool) {
+	t.Helper()
+	certPEM, certFile, keyFile := selfSigned(t, dir)
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, append(args, "--https-cert", certFile, "--https-key", keyFile)...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	trusting := &http.Client{Timeout: 45 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	base := "https://" + addr
+	waitFor(t, 60*time.Second, filepath.Base(bin)+" answering over HTTPS", func() bool {
+		resp, err := trusting.Get(base + path)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return base, trusting, pool
+}
+
+// refusesClear checks that plain HTTP to the TLS port gets no API (400 from the TLS server)
+// and that a client that does not trust the certificate gets no connection.
+func refusesClear(t *testing.T, addr, base string) {
+	t.Helper()
+	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("plain HTTP to the HTTPS port = %d; want 400", resp.StatusCode)
 		}
 	}
 	if _, err := (&http.Client{Timeout: 10 * time.Second}).Get(base + "/healthz"); err == nil || !strings.Contains(err.Error(), "certificate") {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -147,4 +148,27 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 // uniqueKey returns a key no other test run uses.
 func uniqueKey(prefix string) string {
 	return fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), time.Now().UnixNano())
+}
+
+// ownProcess builds the command of package pkg (such as "./watcher/cmd/watcher") into dir for a
+// test that runs a process of its own beside the network's, and picks a free loopback address
+// for it. It returns the binary, the address and the network.conf the tests run against.
+func (e *env) ownProcess(t testing.TB, dir, pkg string) (bin, addr, conf string) {
+	t.Helper()
+	bin = filepath.Join(dir, filepath.Base(pkg))
+	build := exec.Command("go", "build", "-o", bin, pkg)
+	build.Dir = e.repo
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	if conf = os.Getenv("FABMARKET_CONF"); conf == "" {
+		conf = filepath.Join(e.repo, "network", "network.conf")
+	}
+	return bin, addr, conf
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -227,22 +226,7 @@ func TestWatcherCrashLedger(t *testing.T) {
 	defer hook.Close()
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "watcher")
-	build := exec.Command("go", "build", "-o", bin, "./watcher/cmd/watcher")
-	build.Dir = e.repo
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the watcher: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	conf := os.Getenv("FABMARKET_CONF")
-	if conf == "" {
-		conf = filepath.Join(e.repo, "network", "network.conf")
-	}
+	bin, addr, conf := e.ownProcess(t, dir, "./watcher/cmd/watcher")
 	keysFile := filepath.Join(dir, "apikeys.json")
 	var cmd *exec.Cmd
 	var logs *syncBuffer
