@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fabmarket/fabmarket/chaincode/exchange/units"
 	"github.com/gin-gonic/gin"
@@ -64,13 +65,30 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return NewError(CodeInvalidArgument, "field %s: must be a JSON %s, not %s", field, kindOf(typ.Type.Kind().String()), typ.Value)
+		return NewError(CodeInvalidArgument, "field %s: must be a JSON %s, not %s", clipEcho(field), kindOf(typ.Type.Kind().String()), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return NewError(CodeInvalidArgument, "malformed JSON: unexpected end of the body")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return NewError(CodeInvalidArgument, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return NewError(CodeInvalidArgument, "unknown field %s", clipEcho(strings.TrimPrefix(err.Error(), "json: unknown field ")))
 	}
 	return NewError(CodeInvalidArgument, "malformed JSON: %v", err)
+}
+
+// maxEcho bounds the client's text an error message repeats: encoding/json quotes a field
+// name with every invalid UTF-8 byte as a 6-character escape, so an echo can be several times
+// the size of what was sent.
+const maxEcho = 80
+
+// clipEcho returns s cut to maxEcho bytes (on a rune boundary) with "…" when it was longer.
+func clipEcho(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	cut := maxEcho
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func kindOf(k string) string {
