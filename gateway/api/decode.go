@@ -13,9 +13,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fabmarket/fabmarket/chaincode/exchange/units"
+	"github.com/fabmarket/fabmarket/internal/textclip"
 	"github.com/gin-gonic/gin"
 )
 
@@ -65,31 +65,17 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return NewError(CodeInvalidArgument, "field %s: must be a JSON %s, not %s", clipEcho(field), kindOf(typ.Type.Kind().String()), typ.Value)
+		return NewError(CodeInvalidArgument, "field %s: must be a JSON %s, not %s", textclip.Clip(field, maxEcho), kindOf(typ.Type.Kind().String()), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return NewError(CodeInvalidArgument, "malformed JSON: unexpected end of the body")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return NewError(CodeInvalidArgument, "unknown field %s", clipEcho(strings.TrimPrefix(err.Error(), "json: unknown field ")))
+		return NewError(CodeInvalidArgument, "unknown field %s", textclip.Clip(strings.TrimPrefix(err.Error(), "json: unknown field "), maxEcho))
 	}
 	return NewError(CodeInvalidArgument, "malformed JSON: %v", err)
 }
 
-// maxEcho bounds the client's text an error message repeats: encoding/json quotes a field
-// name with every invalid UTF-8 byte as a 6-character escape, so an echo can be several times
-// the size of what was sent.
+// maxEcho bounds the client's text (a field name) an error message repeats.
 const maxEcho = 80
-
-// clipEcho returns s cut to maxEcho bytes (on a rune boundary) with "…" when it was longer.
-func clipEcho(s string) string {
-	if len(s) <= maxEcho {
-		return s
-	}
-	cut := maxEcho
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
 
 func kindOf(k string) string {
 	if k == "struct" || k == "map" {

@@ -43,6 +43,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fabmarket/fabmarket/internal/textclip"
 	"github.com/fabmarket/fabmarket/watcher/notify"
 	"github.com/fabmarket/fabmarket/watcher/service"
 	"github.com/fabmarket/fabmarket/watcher/store"
@@ -311,7 +312,8 @@ func (s *Server) decode(c *gin.Context, v any) bool {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		abort(c, http.StatusBadRequest, CodeMalformedJSON, "body: "+err.Error())
+		// The message may quote an unknown field name: bounded (see textclip).
+		abort(c, http.StatusBadRequest, CodeMalformedJSON, "body: "+textclip.Clip(err.Error(), maxEcho))
 		return false
 	}
 	if dec.More() {
@@ -320,6 +322,9 @@ func (s *Server) decode(c *gin.Context, v any) bool {
 	}
 	return true
 }
+
+// maxEcho bounds the decoder's message, which may repeat a client's field name.
+const maxEcho = 200
 
 func (s *Server) healthz(c *gin.Context) {
 	if !s.cfg.Watcher.Ready() {

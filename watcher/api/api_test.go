@@ -202,3 +202,17 @@ func TestKeysReload(t *testing.T) {
 }
 
 func init() { gin.SetMode(gin.TestMode) }
+
+// TestMalformedBodyEchoIsBounded: an unknown field of invalid UTF-8 bytes, which encoding/json
+// quotes at six times its size, comes back clipped.
+func TestMalformedBodyEchoIsBounded(t *testing.T) {
+	s := newServer(t, &fakeWatcher{hub: notify.NewHub(), ready: true})
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/v1/subscriptions", strings.NewReader(`{"`+strings.Repeat("\xed", 700)+`":1}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	s.ServeHTTP(w, req)
+	var b errBody
+	if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil || w.Code != 400 || len(b.Error.Message) > 300 {
+		t.Fatalf("got %d, message of %d bytes: %.200s", w.Code, len(b.Error.Message), w.Body)
+	}
+}
