@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/fabmarket/fabmarket/chaincode/exchange/settle"
+	"github.com/fabmarket/fabmarket/internal/textclip"
 )
 
 // Code is the stable, machine-readable class of an error returned by a contract function. The
@@ -49,13 +50,18 @@ func (e *Error) Error() string { return string(e.Code) + ": " + e.Detail }
 // Unwrap returns the underlying error, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
+// maxDetail bounds an error's detail: details quote arguments and decoder messages, which
+// can be several times the size of what the caller sent (encoding/json and strconv escape
+// every invalid UTF-8 byte).
+const maxDetail = 512
+
 func newErr(code Code, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
-	return &Error{Code: code, Detail: err.Error(), cause: errors.Unwrap(err)}
+	return &Error{Code: code, Detail: textclip.Clip(err.Error(), maxDetail), cause: errors.Unwrap(err)}
 }
 
 func invalidArg(field, format string, args ...any) *Error {
-	return &Error{Code: CodeInvalidArgument, Detail: "field " + field + ": " + fmt.Sprintf(format, args...)}
+	return &Error{Code: CodeInvalidArgument, Detail: textclip.Clip("field "+field+": "+fmt.Sprintf(format, args...), maxDetail)}
 }
 
 func forbidden(format string, args ...any) *Error { return newErr(CodeForbidden, format, args...) }

@@ -102,7 +102,8 @@ func FuzzContractArgs(f *testing.F) {
 		f.Add(uint8(g.call), g.org, g.req, g.arg)
 	}
 	for i := range fuzzCalls {
-		for _, junk := range []string{"", "{}", "null", "[]", `{"account":1}`, `{"quantity":1e400}`, `{"x":"y"}`, "\x00", strings.Repeat("[", 10000), `{"htlcId":"` + strings.Repeat("é", 100) + `"}`} {
+		for _, junk := range []string{"", "{}", "null", "[]", `{"account":1}`, `{"quantity":1e400}`, `{"x":"y"}`, "\x00", strings.Repeat("[", 10000), `{"htlcId":"` + strings.Repeat("é", 100) + `"}`,
+			`{"` + strings.Repeat("\xed", 700) + `":1}`} {
 			f.Add(uint8(i), uint8(i), junk, "USD")
 		}
 	}
@@ -131,6 +132,9 @@ func FuzzContractArgs(f *testing.F) {
 			}
 			if name, _ := tx.Event(); name != "" {
 				t.Fatalf("%s: refused (%v) but set event %s", what, err, name)
+			}
+			if len(err.Error()) > 600 {
+				t.Fatalf("%s: error message of %d bytes", what, len(err.Error()))
 			}
 			code := CodeOf(err)
 			if code == CodeInternal || code == "" || !strings.HasPrefix(err.Error(), string(code)+": ") {
