@@ -3,8 +3,6 @@
 package integration
 
 import (
-	"bufio"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -23,8 +21,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // TestGatewayHTTPS: a gateway process of the test's own (the binary built from
@@ -35,7 +31,7 @@ func TestGatewayHTTPS(t *testing.T) {
 	e := network(t)
 	dir := t.TempDir()
 	bin, addr, conf := e.ownProcess(t, dir, "./gateway/cmd/gateway")
-	base, trusting, pool := httpsProcess(t, dir, bin, addr, "/readyz", "--org", "org1", "--network-conf", conf,
+	base, trusting := httpsProcess(t, dir, bin, addr, "/readyz", "--org", "org1", "--network-conf", conf,
 		"--run-dir", e.cfg.RunDir(), "--data-dir", filepath.Join(dir, "data"), "--listen", addr, "--match-interval", "-1s",
 		"--log-level", "warn")
 
@@ -61,46 +57,16 @@ func TestGatewayHTTPS(t *testing.T) {
 	g.must(401, nil, "GET", "/v1/accounts/"+acct, "", "Authorization", "Bearer wrong")
 
 	// The live stream: WebSocket (wss) and SSE both replay from block 0 (a checkpoint first).
-	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: pool}, HandshakeTimeout: 10 * time.Second}
-	h := http.Header{}
-	h.Set("Authorization", "Bearer "+g.key)
-	ws, wresp, err := d.Dial("wss://"+addr+"/v1/stream?fromBlock=0", h)
-	if err != nil {
-		t.Fatalf("wss stream: %v (%v)", err, wresp)
-	}
-	ws.SetReadDeadline(time.Now().Add(30 * time.Second))
-	var first map[string]any
-	if err := ws.ReadJSON(&first); err != nil {
-		t.Fatalf("first stream message over wss: %v", err)
-	}
+	first := func(ms []streamMsg) bool { return len(ms) > 0 }
+	ws := dialStream(t, g, "?fromBlock=0")
+	readUntil(t, func() (streamMsg, error) {
+		var m streamMsg
+		_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+		err := ws.ReadJSON(&m)
+		return m, err
+	}, first)
 	ws.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v1/stream?fromBlock=0", nil)
-	req.Header.Set("Authorization", "Bearer "+g.key)
-	req.Header.Set("Accept", "text/event-stream")
-	sresp, err := trusting.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sresp.Body.Close()
-	if sresp.StatusCode != 200 || !strings.HasPrefix(sresp.Header.Get("Content-Type"), "text/event-stream") {
-		t.Fatalf("SSE over HTTPS: %d %s", sresp.StatusCode, sresp.Header.Get("Content-Type"))
-	}
-	sc := bufio.NewScanner(sresp.Body)
-	gotData := false
-	for !gotData && sc.Scan() {
-		if line := sc.Text(); strings.HasPrefix(line, "data:") {
-			var m map[string]any
-			if err := json.Unmarshal([]byte(strings.TrimSpace(strings.TrimPrefix(line, "data:"))), &m); err != nil {
-				t.Fatalf("SSE data %q: %v", line, err)
-			}
-			gotData = true
-		}
-	}
-	if !gotData {
-		t.Fatalf("no SSE event over HTTPS: %v", sc.Err())
-	}
+	readSSE(t, g, "?fromBlock=0", first)
 
 	refusesClear(t, addr, base)
 }
@@ -148,7 +114,7 @@ func TestWatcherHTTPS(t *testing.T) {
 	dir := t.TempDir()
 	bin, addr, conf := e.ownProcess(t, dir, "./watcher/cmd/watcher")
 	keysFile := filepath.Join(dir, "apikeys.json")
-	base, trusting, _ := httpsProcess(t, dir, bin, addr, "/healthz", "--network-conf", conf, "--run-dir", e.cfg.RunDir(),
+	base, trusting := httpsProcess(t, dir, bin, addr, "/healthz", "--network-conf", conf, "--run-dir", e.cfg.RunDir(),
 		"--data-dir", filepath.Join(dir, "data"), "--api-keys", keysFile, "--listen", addr, "--nats-listen", "none",
 		"--feed", "on", "--log-level", "warn")
 	raw, _ := os.ReadFile(keysFile)
@@ -172,10 +138,10 @@ func TestWatcherHTTPS(t *testing.T) {
 }
 
 // httpsProcess starts bin with args and the --https-cert/--https-key of a fresh self-signed
-// certificate for 127.0.0.1, waits until path answers 200 over TLS, and returns the base URL,
-// a client that trusts the certificate (HTTP/2 allowed) and the pool holding it. The process
-// is stopped when the test ends.
-func httpsProcess(t *testing.T, dir, bin, addr, path string, args ...string) (string, *http.Client, *x509.CertPool) {
+// certificate for 127.0.0.1, waits until path answers 200 over TLS, and returns the base URL
+// and a client that trusts the certificate (HTTP/2 allowed). The process is stopped when the
+// test ends.
+func httpsProcess(t *testing.T, dir, bin, addr, path string, args ...string) (string, *http.Client) {
 	t.Helper()
 	certPEM, certFile, keyFile := selfSigned(t, dir)
 	logs := &syncBuffer{}
@@ -201,7 +167,7 @@ func httpsProcess(t *testing.T, dir, bin, addr, path string, args ...string) (st
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
-	return base, trusting, pool
+	return base, trusting
 }
 
 // refusesClear checks that plain HTTP to the TLS port gets no API (400 from the TLS server)

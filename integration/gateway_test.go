@@ -381,11 +381,27 @@ func TestGatewaySeedBookCrossingAndStream(t *testing.T) {
 	}
 }
 
+// streamClient is the HTTP client of g's streams: g's own (an HTTPS gateway's trust), else one
+// without a timeout (the caller's context bounds the stream).
+func (r *rest) streamClient() *http.Client {
+	if r.client != nil {
+		return r.client
+	}
+	return http.DefaultClient
+}
+
 func dialStream(t *testing.T, g *rest, query string) *websocket.Conn {
 	t.Helper()
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+g.key)
-	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(g.base, "http")+"/v1/stream"+query, h)
+	d := websocket.DefaultDialer
+	if tr, ok := g.streamClient().Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		// A copy without the "h2" the HTTP/2 transport adds: WebSocket upgrades over HTTP/1.1.
+		cfg := tr.TLSClientConfig.Clone()
+		cfg.NextProtos = nil
+		d = &websocket.Dialer{TLSClientConfig: cfg, HandshakeTimeout: 10 * time.Second}
+	}
+	c, resp, err := d.Dial("ws"+strings.TrimPrefix(g.base, "http")+"/v1/stream"+query, h)
 	if err != nil {
 		t.Fatalf("dial stream: %v (%v)", err, resp)
 	}
@@ -422,7 +438,7 @@ func readSSECtx(ctx context.Context, t *testing.T, g *rest, query string, done f
 	req, _ := http.NewRequestWithContext(ctx, "GET", g.base+"/v1/stream"+query, nil)
 	req.Header.Set("Authorization", "Bearer "+g.key)
 	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := g.streamClient().Do(req)
 	if err != nil {
 		t.Fatalf("SSE: %v", err)
 	}
