@@ -651,7 +651,7 @@ func (c *Contract) ListTransfers(ctx contractapi.TransactionContextInterface, st
 	if pageSize != "" {
 		size, err = strconv.Atoi(pageSize)
 		if err != nil || size < 1 || size > MaxPageSize {
-			return nil, porting.Errorf(porting.CodeInvalidArgument, "pageSize", "%q is not a whole number in 1..%d", clipArg(pageSize), MaxPageSize)
+			return nil, porting.Errorf(porting.CodeInvalidArgument, "pageSize", "%q is not a whole number in 1..%d", porting.Clip(pageSize), MaxPageSize)
 		}
 	}
 	if len(bookmark) > 1024 {
@@ -716,7 +716,7 @@ func (c *Contract) Configure(ctx contractapi.TransactionContextInterface, answer
 	} {
 		v, err := strconv.Atoi(f.in)
 		if err != nil {
-			return nil, porting.Errorf(porting.CodeInvalidArgument, f.name, "%q is not a whole number", clipArg(f.in))
+			return nil, porting.Errorf(porting.CodeInvalidArgument, f.name, "%q is not a whole number", porting.Clip(f.in))
 		}
 		*f.out = v
 	}

@@ -35,7 +35,7 @@ func transient(ctx contractapi.TransactionContextInterface, allowed ...string) (
 			}
 		}
 		if !ok {
-			return nil, porting.Errorf(porting.CodeInvalidArgument, "transient", "unexpected key %q; this function takes %v", clipArg(k), allowed)
+			return nil, porting.Errorf(porting.CodeInvalidArgument, "transient", "unexpected key %q; this function takes %v", porting.Clip(k), allowed)
 		}
 	}
 	return tm, nil
@@ -97,12 +97,4 @@ func decodeHistoryValue(e *HistoryEntry, value []byte) error {
 		e.PAC, e.Action, e.Actor = pacView(p, p.IssuedBy, when), string(p.LastAction), p.UpdatedBy
 	}
 	return nil
-}
-
-// clipArg shortens untrusted input echoed into an error.
-func clipArg(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }

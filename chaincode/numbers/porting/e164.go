@@ -1,6 +1,10 @@
 package porting
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/fabmarket/fabmarket/internal/textclip"
+)
 
 // Limits of E.164 numbers and of range allocations.
 const (
@@ -27,19 +31,19 @@ func ValidateNumber(field, s string) error {
 		return Errorf(CodeInvalidArgument, field, "is required (E.164, e.g. +4915112345678)")
 	}
 	if s[0] != '+' {
-		return Errorf(CodeInvalidArgument, field, "%q must start with \"+\" (E.164)", clip(s))
+		return Errorf(CodeInvalidArgument, field, "%q must start with \"+\" (E.164)", Clip(s))
 	}
 	digits := s[1:]
 	if len(digits) < MinDigits || len(digits) > MaxDigits {
-		return Errorf(CodeInvalidArgument, field, "%q must have %d to %d digits after \"+\"", clip(s), MinDigits, MaxDigits)
+		return Errorf(CodeInvalidArgument, field, "%q must have %d to %d digits after \"+\"", Clip(s), MinDigits, MaxDigits)
 	}
 	for i := 0; i < len(digits); i++ {
 		if digits[i] < '0' || digits[i] > '9' {
-			return Errorf(CodeInvalidArgument, field, "%q may contain only digits after \"+\"", clip(s))
+			return Errorf(CodeInvalidArgument, field, "%q may contain only digits after \"+\"", Clip(s))
 		}
 	}
 	if digits[0] == '0' {
-		return Errorf(CodeInvalidArgument, field, "%q: the country code cannot start with 0", clip(s))
+		return Errorf(CodeInvalidArgument, field, "%q: the country code cannot start with 0", Clip(s))
 	}
 	return nil
 }
@@ -87,11 +91,6 @@ func NumberRange(first, last string) ([]string, error) {
 	return out, nil
 }
 
-// clip shortens untrusted input echoed into an error message.
-func clip(s string) string {
-	const max = 40
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "..."
-}
+// Clip shortens untrusted input echoed into an error message of this chaincode: at most 40
+// bytes, cut on a rune boundary, with "…" when it was longer.
+func Clip(s string) string { return textclip.Clip(s, 40) }

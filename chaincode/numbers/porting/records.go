@@ -42,7 +42,7 @@ func ParseListStatus(field, s string) (Status, error) {
 	case "":
 		return "", Errorf(CodeInvalidArgument, field, "is required: OPEN or ESCALATED")
 	default:
-		return "", Errorf(CodeInvalidArgument, field, "%q is not listable: use OPEN or ESCALATED", clip(s))
+		return "", Errorf(CodeInvalidArgument, field, "%q is not listable: use OPEN or ESCALATED", Clip(s))
 	}
 }
 
@@ -83,7 +83,7 @@ func ParseDecision(field, s string) (Decision, error) {
 	case "":
 		return "", Errorf(CodeInvalidArgument, field, "is required: GRANT or DENY")
 	default:
-		return "", Errorf(CodeInvalidArgument, field, "%q is not GRANT or DENY", clip(s))
+		return "", Errorf(CodeInvalidArgument, field, "%q is not GRANT or DENY", Clip(s))
 	}
 }
 
@@ -178,7 +178,7 @@ func ValidateOwner(field, owner string, roles Roles) error {
 		return Errorf(CodeInvalidArgument, field, "is required (MSP ID of a telco)")
 	}
 	if !roles.IsTelco(owner) {
-		return Errorf(CodeInvalidArgument, field, "%q is not a telco of this channel", clip(owner))
+		return Errorf(CodeInvalidArgument, field, "%q is not a telco of this channel", Clip(owner))
 	}
 	return nil
 }

@@ -121,7 +121,7 @@ func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 func ParseTime(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, Wrap(CodeInternal, err, "stored %s %q is not RFC 3339", field, clip(s))
+		return time.Time{}, Wrap(CodeInternal, err, "stored %s %q is not RFC 3339", field, Clip(s))
 	}
 	return t, nil
 }
